@@ -1,0 +1,36 @@
+"""Small convolutional networks (channels are the nodes of their structure graph)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LeNet5(nn.Module):
+    """LeNet-5-style CNN: conv(6,5×5) → pool → conv(16,5×5) → pool → 120 → 84 → classes, ReLU.
+
+    Works for 28×28 (MNIST) and 32×32 (CIFAR-10) inputs with any channel count.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> None:
+        super().__init__()
+        pad = 2 if image_size == 28 else 0
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=pad),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))

@@ -1,0 +1,38 @@
+"""Build models by name from configs: ``build_model("lenet-300-100", input_shape=(1, 28, 28), num_classes=10)``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from torch import nn
+
+from sparsewire.models.conv import LeNet5
+from sparsewire.models.mlp import MLP
+
+
+def _mlp(input_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (100,), activation: str = "relu") -> MLP:
+    return MLP([math.prod(input_shape), *hidden, num_classes], activation=activation)
+
+
+def _lenet5(input_shape: Sequence[int], num_classes: int) -> LeNet5:
+    return LeNet5(in_channels=input_shape[0], num_classes=num_classes, image_size=input_shape[-1])
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": _mlp,
+    "mlp-100": lambda input_shape, num_classes: _mlp(input_shape, num_classes, (100,)),
+    "lenet-300-100": lambda input_shape, num_classes: _mlp(input_shape, num_classes, (300, 100)),
+    "lenet5": _lenet5,
+}
+
+
+def build_model(name: str, input_shape: Sequence[int], num_classes: int, **options: Any) -> nn.Module:
+    """Instantiate model ``name`` (see :data:`MODELS`) for data of ``input_shape`` and ``num_classes``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+    try:
+        return MODELS[name](tuple(input_shape), int(num_classes), **options)
+    except TypeError as err:
+        raise ValueError(f"bad options for model {name!r}: {options} ({err})") from err

@@ -1,0 +1,29 @@
+"""Pruning as separate axes: score → allocation → schedule → rewind."""
+
+from sparsewire.pruning.allocation import ALLOCATIONS, class_blinded, class_distributed, class_uniform
+from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.methods import PRESETS, Method, known_methods, resolve_method
+from sparsewire.pruning.prune import check_compression, prune
+from sparsewire.pruning.rewind import rewind, snapshot
+from sparsewire.pruning.schedule import iterative, one_shot, schedule
+from sparsewire.pruning.scores import SCORES
+
+__all__ = [
+    "ALLOCATIONS",
+    "PRESETS",
+    "SCORES",
+    "Method",
+    "PruneContext",
+    "check_compression",
+    "class_blinded",
+    "class_distributed",
+    "class_uniform",
+    "iterative",
+    "known_methods",
+    "one_shot",
+    "prune",
+    "resolve_method",
+    "rewind",
+    "schedule",
+    "snapshot",
+]

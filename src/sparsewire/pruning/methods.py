@@ -1,0 +1,65 @@
+"""Named pruning methods: a score paired with an allocation.
+
+The paper's names map to (score, allocation) pairs; any pair can be named ``"score/allocation"``,
+e.g. ``"obd/class-uniform"`` or ``"magnitude/class-distributed"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sparsewire.pruning.allocation import ALLOCATIONS, Allocation
+from sparsewire.pruning.scores import SCORES, Score
+
+PRESETS: dict[str, tuple[str, str]] = {
+    "class-blinded": ("magnitude", "class-blinded"),
+    "class-uniform": ("magnitude", "class-uniform"),
+    "class-distributed": ("magnitude", "class-distributed"),
+    "random": ("random", "class-blinded"),
+    "obd": ("obd", "class-blinded"),
+    "obs": ("obs", "class-uniform"),
+}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A resolved pruning method."""
+
+    name: str
+    score_name: str
+    allocation_name: str
+
+    @property
+    def score(self) -> Score:
+        return SCORES[self.score_name]
+
+    @property
+    def allocation(self) -> Allocation:
+        return ALLOCATIONS[self.allocation_name]
+
+    @property
+    def needs_data(self) -> bool:
+        return self.score_name in {"obd", "obs"}
+
+
+def known_methods() -> list[str]:
+    """All preset names (``score/allocation`` pairs are accepted too)."""
+    return sorted(PRESETS)
+
+
+def resolve_method(name: str) -> Method:
+    """Turn a preset name or ``"score/allocation"`` into a :class:`Method`; clear error if unknown."""
+    if name in PRESETS:
+        score, allocation = PRESETS[name]
+    elif "/" in name:
+        score, _, allocation = name.partition("/")
+    else:
+        raise ValueError(
+            f"unknown pruning method {name!r}; use one of {known_methods()} or 'score/allocation' with "
+            f"score in {sorted(SCORES)} and allocation in {sorted(ALLOCATIONS)}"
+        )
+    if score not in SCORES:
+        raise ValueError(f"unknown score {score!r} in method {name!r}; choose from {sorted(SCORES)}")
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"unknown allocation {allocation!r} in method {name!r}; choose from {sorted(ALLOCATIONS)}")
+    return Method(name, score, allocation)

@@ -1,0 +1,93 @@
+"""One pruning step: score → allocation → new masks (→ optional weight reconstruction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from sparsewire.masks import Masks
+from sparsewire.pruning.context import Batch, PruneContext
+from sparsewire.pruning.methods import Method, resolve_method
+
+
+def check_compression(compression: float) -> float:
+    """Validate a compression (fraction of prunable weights removed) in [0, 1)."""
+    compression = float(compression)
+    if not 0.0 <= compression < 1.0:
+        raise ValueError(f"compression (fraction of prunable weights removed) must be in [0, 1), got {compression}")
+    return compression
+
+
+def prune(
+    model: nn.Module,
+    compression: float,
+    method: str | Method = "class-blinded",
+    *,
+    masks: Masks | None = None,
+    batches: Iterable[Batch] | None = None,
+    generator: torch.Generator | None = None,
+) -> Masks:
+    """Prune ``model`` until ``compression`` of its prunable weights are removed.
+
+    Compression is counted over all masked weights (sparsity, not density). Pruning never revives a
+    weight: already-pruned weights stay pruned, and the step removes the missing fraction of what
+    remains. With class-uniform allocation every layer ends at the same compression.
+
+    Args:
+        model: the network (masks are attached if it has none).
+        compression: target fraction of prunable weights removed, in [0, 1).
+        method: a preset (``"class-blinded"``, ``"class-uniform"``, ``"class-distributed"``, ``"random"``,
+            ``"obd"``, ``"obs"``) or ``"score/allocation"``.
+        masks: masks to use (default: those on ``model``, created if absent).
+        batches: training batches for data-driven scores (OBD, OBS).
+        generator: random source for the random score.
+
+    Returns:
+        The model's :class:`Masks`, updated in place.
+    """
+    compression = check_compression(compression)
+    method = resolve_method(method) if isinstance(method, str) else method
+    masks = masks if masks is not None else Masks(model)
+    current = masks.sparsity()
+    if compression < current - 1e-12:
+        raise ValueError(
+            f"model is already at compression {current:.4f}; pruning cannot reach the lower {compression:.4f}"
+        )
+    if method.allocation_name == "class-uniform":
+        # the same final compression in every layer, whatever each layer's current density
+        ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
+        scores = method.score(ctx)
+        new = {}
+        for name, (kept, total) in masks.counts().items():
+            target_keep = total - round(compression * total)
+            amount = 0.0 if kept == 0 else max(0.0, 1.0 - target_keep / kept)
+            new[name] = method.allocation({name: scores[name]}, _Single(masks, name), amount)[name]
+    else:
+        amount = 0.0 if current >= 1.0 else max(0.0, 1.0 - (1.0 - compression) / (1.0 - current))
+        ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
+        scores = method.score(ctx)
+        new = method.allocation(scores, masks, amount)
+    masks.update(new)
+    reconstruct = getattr(method.score, "reconstruct", None)
+    if reconstruct is not None:
+        reconstruct(ctx)
+        masks.apply()
+    return masks
+
+
+class _Single:
+    """A one-parameter view of a :class:`Masks` (for per-layer allocation)."""
+
+    def __init__(self, masks: Masks, name: str) -> None:
+        self._masks, self._name = masks, name
+
+    def __iter__(self):
+        return iter([self._name])
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._masks[name]
+
+    def parameter(self, name: str) -> nn.Parameter:
+        return self._masks.parameter(name)

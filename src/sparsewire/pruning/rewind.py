@@ -1,0 +1,28 @@
+"""Rewinding (Frankle & Carbin 2019; Frankle et al. 2020): reset surviving weights to earlier values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from sparsewire.masks import MASK_SUFFIX, Masks
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of the model's parameters and non-mask buffers (a rewind point)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.endswith(MASK_SUFFIX)}
+
+
+@torch.no_grad()
+def rewind(model: nn.Module, point: Mapping[str, torch.Tensor], masks: Masks | None = None) -> None:
+    """Load ``point`` into ``model`` keeping the current masks: survivors get their earlier values exactly,
+    pruned weights stay zero."""
+    state = model.state_dict()
+    missing = [k for k in state if not k.endswith(MASK_SUFFIX) and k not in point]
+    if missing:
+        raise KeyError(f"rewind point lacks {missing}")
+    for key, value in point.items():
+        state[key].copy_(value)
+    (masks if masks is not None else Masks.of(model)).apply()

@@ -1,0 +1,17 @@
+"""Pruning scores: ``score(ctx) -> {param name: tensor}``; higher means more important (kept longer)."""
+
+from collections.abc import Callable
+
+import torch
+
+from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.scores.magnitude import magnitude
+from sparsewire.pruning.scores.obd import hessian_diagonal, obd
+from sparsewire.pruning.scores.obs import obs, obs_reconstruct
+from sparsewire.pruning.scores.random import random
+
+Score = Callable[[PruneContext], dict[str, torch.Tensor]]
+
+SCORES: dict[str, Score] = {"magnitude": magnitude, "random": random, "obd": obd, "obs": obs}
+
+__all__ = ["SCORES", "Score", "hessian_diagonal", "magnitude", "obd", "obs", "obs_reconstruct", "random"]

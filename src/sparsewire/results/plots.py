@@ -1,0 +1,43 @@
+"""Plots generated from results tables (never from in-memory training state)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title: str = "") -> Path:
+    """Accuracy (%) vs compression, one line per method and schedule, mean ± std band over seeds.
+
+    One panel per (dataset, model); the unpruned baseline (method ``none``) is a dashed line.
+    """
+    panels = list(table.groupby(["dataset", "model"], sort=True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, ((dataset, model), part) in zip(axes[0], panels, strict=True):
+        pruned = part[part["method"] != "none"]
+        for (method, sched), line in pruned.groupby(["method", "schedule"], sort=True):
+            stats = line.groupby("compression")[column].agg(["mean", "std"]).fillna(0.0) * 100
+            x = stats.index.to_numpy() * 100
+            label = method if pruned["schedule"].nunique() == 1 else f"{method} ({sched})"
+            ax.plot(x, stats["mean"], marker="o", label=label)
+            ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
+        base = part[part["method"] == "none"]["test_accuracy"]
+        if len(base):
+            ax.axhline(100 * base.mean(), color="black", linestyle="--", linewidth=1, label="unpruned (re-trained)")
+        ax.set_xlabel("compression (% of prunable weights removed)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset} · {model}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,23 @@
+"""Study types (``study:`` in a config) and the machinery that runs them."""
+
+from sparsewire.studies import prune as _prune  # noqa: F401 - registers study: prune
+from sparsewire.studies.base import STUDY_TYPES, StudyType, TrialContext, get_study_type, register
+from sparsewire.studies.config import ConfigError, apply_overrides, load_config, validate
+from sparsewire.studies.runner import Trial, execute_trial, expand, run_study, sequential
+
+__all__ = [
+    "STUDY_TYPES",
+    "ConfigError",
+    "StudyType",
+    "Trial",
+    "TrialContext",
+    "apply_overrides",
+    "execute_trial",
+    "expand",
+    "get_study_type",
+    "load_config",
+    "register",
+    "run_study",
+    "sequential",
+    "validate",
+]

@@ -1,0 +1,72 @@
+"""What a study type is, and the registry ``sparsewire run`` dispatches on (``study:`` in the YAML)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """Where a trial may write shared artefacts (e.g. a dense model reused by all trials of one seed)."""
+
+    out_dir: Path
+    progress: bool = True
+
+    @property
+    def cache_dir(self) -> Path:
+        path = self.out_dir / "cache"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+class StudyType(ABC):
+    """A kind of study: a typed config that expands into independent trials, and how to report them.
+
+    Subclasses set ``name`` and ``Config`` (a pydantic model with ``extra="forbid"`` that includes a
+    ``study: Literal[name]`` field) and implement :meth:`trials`, :meth:`run_trial` and :meth:`report`.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def trials(self, config: BaseModel) -> list[dict[str, Any]]:
+        """The study's trials, each a JSON-able dict that fully determines the trial (it is hashed)."""
+
+    @abstractmethod
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        """Run one trial and return its results row (JSON-able scalars, lists or dicts)."""
+
+    def check(self, config: BaseModel) -> None:  # noqa: B027 - optional hook
+        """Fail fast on problems the schema cannot see (e.g. data that is missing) before any work."""
+
+    @abstractmethod
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``."""
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The table ``sparsewire results`` prints (default: the whole table)."""
+        return table
+
+
+STUDY_TYPES: dict[str, StudyType] = {}
+
+
+def register(cls: type[StudyType]) -> type[StudyType]:
+    """Class decorator adding a study type to :data:`STUDY_TYPES`."""
+    STUDY_TYPES[cls.name] = cls()
+    return cls
+
+
+def get_study_type(name: str) -> StudyType:
+    from sparsewire import studies  # noqa: F401 - registers the built-in study types
+
+    if name not in STUDY_TYPES:
+        raise ValueError(f"unknown study type {name!r}; choose from {sorted(STUDY_TYPES)}")
+    return STUDY_TYPES[name]

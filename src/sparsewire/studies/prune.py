@@ -1,0 +1,225 @@
+"""``study: prune`` — train dense, prune (one-shot or iterative), re-train, compare methods.
+
+Reproduces the MNIST comparison of Stier, Darji & Granitzer (2021), Sec. 4.1: magnitude pruning with
+class-blinded, class-uniform and class-distributed allocation (plus random, OBD, OBS) at several
+compressions, with re-training. The dense network of each seed is trained once and shared by all of its
+trials (cached in ``DIR/cache``). Method ``"none"`` is the unpruned baseline re-trained with the same
+recipe, so every pruned result has a baseline that saw exactly as much training.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sparsewire.masks import Masks
+from sparsewire.pruning import check_compression, prune, resolve_method, rewind, schedule, snapshot
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import DatasetConfig, ModelConfig, build, cached, load_splits
+from sparsewire.training import TrainConfig, batches, evaluate, train
+
+BASELINE = "none"
+
+
+class PruneStudyConfig(BaseModel):
+    """Config of ``study: prune`` (every key is checked; unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["prune"] = "prune"
+    name: str = "prune"
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()])
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    retrain: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3))
+    methods: list[str] = Field(default_factory=lambda: ["class-blinded", "class-uniform", "class-distributed", "random"])
+    compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95])
+    schedules: list[Literal["one-shot", "iterative"]] = Field(default_factory=lambda: ["one-shot"])
+    iterative_rate: float = Field(0.5, gt=0, lt=1)
+    rewind: Literal["none", "init", "epoch"] = "none"
+    rewind_epoch: int = Field(1, ge=1)
+    prune_batches: int = Field(8, ge=1)
+    baseline: bool = True
+    seeds: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, methods: list[str]) -> list[str]:
+        for m in methods:
+            if m != BASELINE:
+                resolve_method(m)
+        return methods
+
+    @field_validator("compressions")
+    @classmethod
+    def _compressions(cls, values: list[float]) -> list[float]:
+        return [check_compression(v) for v in values]
+
+
+def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[str, Any]:
+    """Train (or load) the dense network of one seed; keeps the init and the rewind point."""
+    model_cfg = ModelConfig(**trial["model"])
+    train_cfg = TrainConfig(**trial["train"])
+    seed = trial["seed"]
+    key = {"dense": 1, "dataset": trial["dataset_identity"], "model": trial["model"], "train": trial["train"], "seed": seed,
+           "rewind_epoch": trial["rewind_epoch"]}
+
+    def make() -> dict[str, Any]:
+        torch.manual_seed(seed)
+        model = build(model_cfg, splits)
+        Masks(model)
+        init = snapshot(model)
+        point: dict[str, Any] = {}
+
+        def keep(epoch: int, m: torch.nn.Module) -> None:
+            if epoch == trial["rewind_epoch"]:
+                point["state"] = snapshot(m)
+
+        result = train(model, splits.train, train_cfg, val_data=splits.val, seed=seed, progress=context.progress,
+                       desc=f"dense seed {seed}", on_epoch=keep)
+        return {
+            "state": model.state_dict(),
+            "init": init,
+            "rewind_point": point.get("state"),
+            "test_accuracy": evaluate(model, splits.test)["accuracy"],
+            "seconds": result.seconds,
+            "epochs": result.epochs,
+        }
+
+    return cached(context.cache_dir, key, make)
+
+
+@register
+class PruneStudy(StudyType):
+    name = "prune"
+    Config = PruneStudyConfig
+
+    def check(self, config: PruneStudyConfig) -> None:
+        splits = load_splits(config.dataset)  # a missing or corrupt dataset fails here, before any training
+        for model_cfg in config.models:
+            Masks(build(model_cfg, splits))  # unknown model or nothing prunable fails here
+
+    def trials(self, config: PruneStudyConfig) -> list[dict[str, Any]]:
+        shared = {
+            "dataset": config.dataset.model_dump(),
+            "dataset_identity": config.dataset.identity(),
+            "train": config.train.model_dump(),
+            "retrain": config.retrain.model_dump(),
+            "rewind": config.rewind,
+            "rewind_epoch": config.rewind_epoch,
+            "prune_batches": config.prune_batches,
+        }
+        out = []
+        for model in config.models:
+            for seed in config.seeds:
+                base = {**shared, "model": model.model_dump(), "seed": seed}
+                if config.baseline:
+                    out.append({**base, "method": BASELINE, "compression": 0.0, "schedule": "one-shot", "rate": None})
+                for method in config.methods:
+                    if method == BASELINE:
+                        continue
+                    for sched in config.schedules:
+                        for c in config.compressions:
+                            rate = config.iterative_rate if sched == "iterative" else None
+                            out.append({**base, "method": method, "compression": c, "schedule": sched, "rate": rate})
+        return out
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        splits = load_splits(DatasetConfig(**trial["dataset"]))
+        dense = _dense(trial, context, splits)
+        seed = trial["seed"]
+        torch.manual_seed(seed)
+        model = build(ModelConfig(**trial["model"]), splits)
+        masks = Masks(model)
+        model.load_state_dict(dense["state"])
+        retrain_cfg = TrainConfig(**trial["retrain"])
+        generator = torch.Generator().manual_seed(seed)
+        method = trial["method"]
+        rounds = [] if method == BASELINE else schedule(trial["schedule"], trial["compression"], trial["rate"] or 0.5)
+        before = evaluate(model, splits.test)["accuracy"]
+        retrain_seconds = 0.0
+        start = time.perf_counter()
+        for i, target in enumerate(rounds):
+            data = batches(splits.train, 128, generator)[: trial["prune_batches"]] if resolve_method(method).needs_data else None
+            prune(model, target, method, masks=masks, batches=data, generator=generator)
+            before = evaluate(model, splits.test)["accuracy"]
+            if trial["rewind"] != "none":
+                point = dense["init"] if trial["rewind"] == "init" else dense["rewind_point"]
+                rewind(model, point, masks)
+            result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000 * (i + 1),
+                           masks=masks, progress=context.progress, desc=f"{method} {target:.3f}")
+            retrain_seconds += result.seconds
+        if not rounds:  # the baseline: the dense network re-trained with the same recipe
+            result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000,
+                           masks=masks, progress=context.progress, desc="baseline")
+            retrain_seconds += result.seconds
+        counts = masks.counts()
+        return {
+            "dataset": trial["dataset"]["name"],
+            "model": trial["model"]["name"],
+            "method": method,
+            "schedule": trial["schedule"],
+            "compression": trial["compression"],
+            "seed": seed,
+            "test_accuracy": evaluate(model, splits.test)["accuracy"],
+            "test_accuracy_before_retrain": before,
+            "dense_test_accuracy": dense["test_accuracy"],
+            "val_accuracy": evaluate(model, splits.val)["accuracy"],
+            "params_remaining": masks.remaining(),
+            "params_total": masks.total(),
+            "density": masks.density(),
+            "layer_density": {n: k / t for n, (k, t) in counts.items()},
+            "empty_layers": masks.empty_layers(),
+            "rounds": len(rounds),
+            "train_seconds": dense["seconds"],
+            "retrain_seconds": retrain_seconds,
+            "trial_seconds": time.perf_counter() - start,
+        }
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return summarise(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        from sparsewire.results.plots import accuracy_vs_compression
+
+        summary = summarise(table)
+        parts = [
+            "Accuracy is test accuracy (fraction correct); compression is the fraction of prunable weights "
+            "removed (sparsity); mean ± std over seeds. `none` is the unpruned network re-trained with the "
+            "same recipe as the pruned ones.",
+            "",
+            summary.to_markdown(index=False),
+            "",
+        ]
+        for column, title in [("test_accuracy", "after re-training"), ("test_accuracy_before_retrain", "before re-training")]:
+            png = accuracy_vs_compression(table, column, out_dir / f"accuracy_{column}.png", title=f"Test accuracy {title}")
+            parts += [f"![{title}]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over seeds per (dataset, model, schedule, method, compression)."""
+    if table.empty:
+        return table
+    keys = ["dataset", "model", "schedule", "method", "compression"]
+
+    def fmt(values: pd.Series) -> str:
+        std = values.std(ddof=1) if len(values) > 1 else math.nan
+        return f"{100 * values.mean():.2f} ± {100 * std:.2f}" if not math.isnan(std) else f"{100 * values.mean():.2f}"
+
+    grouped = table.groupby(keys, sort=True)
+    out = grouped.agg(
+        seeds=("seed", "nunique"),
+        test_acc_pct=("test_accuracy", fmt),
+        before_retrain_pct=("test_accuracy_before_retrain", fmt),
+        dense_acc_pct=("dense_test_accuracy", fmt),
+        params_remaining=("params_remaining", "mean"),
+    ).reset_index()
+    out["params_remaining"] = out["params_remaining"].round().astype(int)
+    return out

@@ -1,0 +1,33 @@
+"""Training recipe as a typed config (part of every trial's canonical config)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainConfig(BaseModel):
+    """How a network is trained.
+
+    ``schedule="plateau"`` is the recipe of Stier et al. (2021): after each epoch, if the validation
+    accuracy improved by less than ``plateau_threshold`` (absolute), the learning rate is multiplied by
+    ``lr_factor``; training stops once it falls below ``min_lr`` (or after ``epochs``).
+    ``patience`` enables early stopping on validation accuracy; the best weights are restored.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(10, ge=0)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.9, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["constant", "plateau", "cosine"] = "constant"
+    plateau_threshold: float = Field(1e-3, ge=0)
+    lr_factor: float = Field(0.1, gt=0, lt=1)
+    min_lr: float = Field(1e-6, gt=0)
+    patience: int | None = Field(None, ge=1)
+    restore_best: bool = True
+    grad_clip: float | None = Field(None, gt=0)

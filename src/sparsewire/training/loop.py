@@ -1,0 +1,156 @@
+"""A small, deterministic training loop that keeps masks enforced after every optimizer step."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from sparsewire.masks import Masks
+from sparsewire.training.config import TrainConfig
+
+Tensors = Sequence[torch.Tensor]
+"""A dataset as aligned tensors; the last one is the target, the others are the model's inputs."""
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def batches(data: Tensors, batch_size: int, generator: torch.Generator | None = None) -> list[list[torch.Tensor]]:
+    """Split aligned tensors into mini-batches, shuffled by ``generator`` (in order if ``None``)."""
+    n = len(data[0])
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return [[t[idx] for t in data] for idx in order.split(batch_size)]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Tensors, batch_size: int = 2048, loss_fn: LossFn = F.cross_entropy) -> dict[str, float]:
+    """Accuracy and mean loss of ``model`` on ``data`` (classification: argmax of the last dim)."""
+    if len(data[0]) == 0:
+        return {"accuracy": math.nan, "loss": math.nan}
+    was_training = model.training
+    model.eval()
+    correct, loss, n = 0, 0.0, 0
+    for *inputs, target in batches(data, batch_size):
+        out = model(*inputs)
+        loss += float(loss_fn(out, target)) * len(target)
+        correct += int((out.argmax(-1) == target).sum())
+        n += len(target)
+    model.train(was_training)
+    return {"accuracy": correct / n, "loss": loss / n}
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+@dataclass
+class TrainResult:
+    """What a training run did: per-epoch history, the epoch count and the wall time."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    epochs: int = 0
+    seconds: float = 0.0
+    best_val_accuracy: float = math.nan
+    stopped: str = "epochs"
+
+
+def train(
+    model: nn.Module,
+    train_data: Tensors,
+    config: TrainConfig,
+    *,
+    val_data: Tensors | None = None,
+    seed: int = 0,
+    masks: Masks | None = None,
+    loss_fn: LossFn = F.cross_entropy,
+    progress: bool = True,
+    desc: str = "train",
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train_data`` with ``config``; masks (if any) stay enforced after every step.
+
+    Shuffling draws from a generator seeded with ``seed``, so the same call gives the same weights.
+    ``on_epoch(epoch, model)`` is called after each epoch (epoch 1 first), e.g. to save a rewind point.
+    """
+    if masks is None and Masks.is_masked(model):
+        masks = Masks.of(model)
+    optimizer = make_optimizer(model, config)
+    handle = masks.bind(optimizer) if masks is not None else None
+    if masks is not None:
+        masks.apply()
+    generator = torch.Generator().manual_seed(seed)
+    cosine = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
+        if config.schedule == "cosine"
+        else None
+    )
+    result = TrainResult()
+    have_val = val_data is not None and len(val_data[0]) > 0
+    best_acc, best_state, since_best, last_acc = -math.inf, None, 0, -math.inf
+    lr = config.lr
+    start = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not progress, leave=False, unit="epoch")
+    model.train()
+    for epoch in bar:
+        total, n = 0.0, 0
+        for *inputs, target in batches(train_data, config.batch_size, generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(*inputs), target)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            total += float(loss) * len(target)
+            n += len(target)
+        row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
+        if have_val:
+            row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn).items()})
+        result.history.append(row)
+        result.epochs = epoch
+        if on_epoch is not None:
+            on_epoch(epoch, model)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
+        if cosine is not None:
+            cosine.step()
+            lr = cosine.get_last_lr()[0]
+        if not have_val:
+            continue
+        acc = row["val_accuracy"]
+        if acc > best_acc:
+            best_acc, since_best = acc, 0
+            if config.restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+        if config.patience is not None and since_best >= config.patience:
+            result.stopped = "early-stopping"
+            break
+        if config.schedule == "plateau":
+            if acc - last_acc < config.plateau_threshold:
+                lr *= config.lr_factor
+                if lr < config.min_lr:
+                    result.stopped = "lr-floor"
+                    break
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+            last_acc = max(last_acc, acc)
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if handle is not None:
+        handle.remove()
+    result.best_val_accuracy = best_acc if have_val else math.nan
+    result.seconds = time.perf_counter() - start
+    return result
