@@ -78,11 +78,14 @@ def train(
     progress: bool = True,
     desc: str = "train",
     on_epoch: Callable[[int, nn.Module], None] | None = None,
+    post_step: Callable[[torch.optim.Optimizer], None] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` with ``config``; masks (if any) stay enforced after every step.
 
     Shuffling draws from a generator seeded with ``seed``, so the same call gives the same weights.
     ``on_epoch(epoch, model)`` is called after each epoch (epoch 1 first), e.g. to save a rewind point.
+    ``post_step(optimizer)`` is called after every optimizer step (after the masks are re-applied), e.g. for
+    the proximal step of a penalty (it reads the current learning rate from ``optimizer.param_groups``).
     """
     if masks is None and Masks.is_masked(model):
         masks = Masks.of(model)
@@ -112,6 +115,8 @@ def train(
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
+            if post_step is not None:
+                post_step(optimizer)
             total += float(loss) * len(target)
             n += len(target)
         row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
