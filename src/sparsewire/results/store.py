@@ -125,7 +125,7 @@ class ResultsStore:
     def export_csv(self, path: str | Path | None = None) -> Path:
         """Write the table of finished trials to ``DIR/results.csv`` (or ``path``)."""
         path = Path(path) if path is not None else self.folder / "results.csv"
-        table = self.table()
+        table = self.table().map(lambda v: json.dumps(v) if isinstance(v, dict | list) else v)
         tmp = path.with_suffix(".csv.tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(path)

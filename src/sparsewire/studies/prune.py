@@ -165,6 +165,7 @@ class PruneStudy(StudyType):
             "model": trial["model"]["name"],
             "method": method,
             "schedule": trial["schedule"],
+            "rate": trial["rate"],
             "compression": trial["compression"],
             "seed": seed,
             "test_accuracy": evaluate(model, splits.test)["accuracy"],

@@ -117,7 +117,7 @@ def train(
             optimizer.step()
             if post_step is not None:
                 post_step(optimizer)
-            total += float(loss) * len(target)
+            total += float(loss.detach()) * len(target)
             n += len(target)
         row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
         if have_val:
