@@ -1,0 +1,150 @@
+"""From any graph to a layered DAG: orientation of undirected graphs and layering by longest path.
+
+This is the common first step of graph → network (:mod:`sparsewire.graphs.feedforward`,
+:mod:`sparsewire.graphs.recurrent`), following the construction of Stier, Darji & Granitzer (2021),
+Sec. 3: every node is a neuron, nodes are layered by the length of the longest path reaching them from a
+source, edges between consecutive layers are weights and edges across several layers are skip connections.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections.abc import Hashable
+
+import networkx as nx
+
+from sparsewire.graphs.errors import GraphError, GraphWarning
+
+
+def to_dag(graph: nx.Graph, *, seed: int | None = 0) -> nx.DiGraph:
+    """Orient ``graph`` into a directed acyclic graph (a new :class:`networkx.DiGraph`; attributes kept).
+
+    Orientation rule for undirected graphs: the nodes are ranked by a random permutation drawn from
+    ``seed`` (``seed=None``: the graph's own node order), and every edge points from the lower-ranked to
+    the higher-ranked node. The ranking is a topological order, so the result is acyclic by construction;
+    the same seed gives the same DAG.
+
+    Directed graphs are kept as they are and must be acyclic: a cycle raises :class:`GraphError` naming
+    it (orient an undirected copy with ``to_dag(graph.to_undirected())`` if that is what you want).
+    Self-loops are dropped with a :class:`GraphWarning`; multigraphs are collapsed to simple graphs.
+    An empty graph (no nodes) raises :class:`GraphError`.
+    """
+    if graph.number_of_nodes() == 0:
+        raise GraphError("the graph is empty (no nodes): a network needs at least one neuron")
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        warnings.warn(f"dropping {len(loops)} self-loop(s), e.g. {loops[0]}: a feed-forward neuron cannot feed itself",
+                      GraphWarning, stacklevel=2)
+    if graph.is_directed():
+        dag = nx.DiGraph(graph)
+        dag.remove_edges_from(loops)
+        if not nx.is_directed_acyclic_graph(dag):
+            cycle = nx.find_cycle(dag)
+            raise GraphError(f"the directed graph has a cycle {cycle[:6]}{'...' if len(cycle) > 6 else ''}; "
+                             "a feed-forward network needs a DAG (orient the undirected version with to_dag)")
+        return dag
+    nodes = list(graph.nodes)
+    if seed is not None:
+        random.Random(seed).shuffle(nodes)
+    rank = {node: i for i, node in enumerate(nodes)}
+    dag = nx.DiGraph()
+    dag.graph.update(graph.graph)
+    dag.graph["orientation_seed"] = -1 if seed is None else int(seed)
+    dag.add_nodes_from(graph.nodes(data=True))
+    for u, v, data in graph.edges(data=True):
+        if u == v:
+            continue
+        a, b = (u, v) if rank[u] < rank[v] else (v, u)
+        dag.add_edge(a, b, **data)
+    return dag
+
+
+def layer_index(dag: nx.DiGraph) -> dict[Hashable, int]:
+    """``node -> layer``: the number of edges on the longest path from any source to the node.
+
+    Sources are layer 0; every node of layer ``j >= 1`` has a predecessor in layer ``j - 1``.
+    """
+    if not dag.is_directed() or not nx.is_directed_acyclic_graph(dag):
+        raise GraphError("layering needs a directed acyclic graph; orient it first with to_dag")
+    depth: dict[Hashable, int] = {}
+    for node in nx.topological_sort(dag):
+        depth[node] = max((depth[p] + 1 for p in dag.predecessors(node)), default=0)
+    return depth
+
+
+def layered(dag: nx.DiGraph) -> list[list[Hashable]]:
+    """Nodes grouped into layers by longest path from the sources (layer 0 = the sources).
+
+    Within a layer, nodes keep the graph's node order, so the layering is deterministic.
+    """
+    if dag.number_of_nodes() == 0:
+        raise GraphError("the graph is empty (no nodes)")
+    depth = layer_index(dag)
+    layers: list[list[Hashable]] = [[] for _ in range(max(depth.values()) + 1)]
+    for node in dag.nodes:
+        layers[depth[node]].append(node)
+    return layers
+
+
+class LayeredGraph:
+    """A DAG laid out in layers, with every edge as a ``(target unit, source unit)`` pair of a layer block.
+
+    ``layers[j]`` lists the nodes of layer ``j``; ``position[node] = (layer, unit)``;
+    ``blocks[(i, j)]`` (``i < j``) lists the edges from layer ``i`` to layer ``j`` as index pairs
+    ``(unit in j, unit in i)``; ``i == j - 1`` are consecutive-layer weights, the rest skip connections.
+    """
+
+    def __init__(self, dag: nx.DiGraph) -> None:
+        self.dag = dag
+        self.layers = layered(dag)
+        self.position = {node: (j, u) for j, layer in enumerate(self.layers) for u, node in enumerate(layer)}
+        blocks: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for a, b in dag.edges:
+            (i, ua), (j, ub) = self.position[a], self.position[b]
+            blocks.setdefault((i, j), []).append((ub, ua))
+        self.blocks = {key: sorted(blocks[key]) for key in sorted(blocks)}
+
+    @property
+    def sizes(self) -> list[int]:
+        """Number of nodes per layer."""
+        return [len(layer) for layer in self.layers]
+
+    def select(self, spec: object, default: str) -> dict[int, list[int]]:
+        """Units chosen by ``spec`` per layer: ``"sources"``, ``"sinks"``, ``"first-layer"``, ``"last-layer"``
+        or an iterable of nodes (``None`` means ``default``)."""
+        spec = default if spec is None else spec
+        if isinstance(spec, str):
+            if spec in ("sources", "first-layer"):
+                nodes = self.layers[0]
+            elif spec == "last-layer":
+                nodes = self.layers[-1]
+            elif spec == "sinks":
+                nodes = [n for n in self.dag.nodes if self.dag.out_degree(n) == 0]
+            else:
+                raise GraphError(f"unknown node selection {spec!r}; use 'sources', 'sinks', 'first-layer', "
+                                 "'last-layer' or a list of nodes")
+        else:
+            nodes = list(spec)  # type: ignore[call-overload]
+            missing = [n for n in nodes if n not in self.position]
+            if missing:
+                raise GraphError(f"nodes {missing[:5]} are not in the graph")
+            if not nodes:
+                raise GraphError("an empty node selection attaches nothing")
+        chosen: dict[int, list[int]] = {}
+        for node in nodes:
+            j, u = self.position[node]
+            chosen.setdefault(j, []).append(u)
+        return {j: sorted(set(units)) for j, units in sorted(chosen.items())}
+
+    def live(self, inputs: dict[int, list[int]], outputs: dict[int, list[int]]) -> set[Hashable]:
+        """Nodes on some path from an input-attached node to an output-attached node."""
+        start = {self.layers[j][u] for j, units in inputs.items() for u in units}
+        end = {self.layers[j][u] for j, units in outputs.items() for u in units}
+        forward = set(start)
+        for node in start:
+            forward |= nx.descendants(self.dag, node)
+        backward = set(end)
+        for node in end:
+            backward |= nx.ancestors(self.dag, node)
+        return forward & backward

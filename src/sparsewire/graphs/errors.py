@@ -1,0 +1,11 @@
+"""Errors and warnings of the structure-graph package."""
+
+from __future__ import annotations
+
+
+class GraphError(ValueError):
+    """A graph cannot be turned into a network (empty, cyclic, no input→output path, unreadable file)."""
+
+
+class GraphWarning(UserWarning):
+    """A graph was accepted but something was dropped or is unused (self-loops, dead nodes)."""
