@@ -1,0 +1,128 @@
+"""Masked recurrent sequence classifiers: RNN-tanh, RNN-ReLU, GRU and LSTM, stacked, with a character embedding.
+
+Inputs are right-padded token matrices ``(B, T)`` plus lengths ``(B,)`` (see :mod:`sparsewire.reber`).
+Padding is handled by *gathering each sequence's last valid step*: the recurrence is causal, so the
+hidden state at step ``length - 1`` of a right-padded sequence is exactly the state of the unpadded
+sequence (no packed sequences needed; tested against running each string alone). Batches are cut to
+their longest string first, so padding costs nothing beyond it.
+
+Masks: the input-to-hidden (``weight_ih_l<k>``, *i2h*) and hidden-to-hidden (``weight_hh_l<k>``, *h2h*)
+matrices of every layer are separate parameters, so :func:`recurrent_masks` puts a separate mask on each
+(the embedding and the output layer stay dense), as in the Reber pruning experiments of Stier, Darji &
+Granitzer (2021), Sec. 4.2.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sparsewire.masks import Masks
+
+Cell = Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+CELLS: tuple[str, ...] = ("rnn-tanh", "rnn-relu", "gru", "lstm")
+
+I2H = re.compile(r"^(.*\.)?weight_ih_l\d+$")
+H2H = re.compile(r"^(.*\.)?weight_hh_l\d+$")
+
+
+def make_rnn(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0) -> nn.RNNBase:
+    """A batch-first ``nn.RNN``/``nn.GRU``/``nn.LSTM`` for ``cell`` in :data:`CELLS`."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown recurrent cell {cell!r}; choose from {list(CELLS)}")
+    kwargs = {"input_size": input_size, "hidden_size": hidden_size, "num_layers": num_layers, "batch_first": True,
+              "dropout": dropout if num_layers > 1 else 0.0}
+    if cell == "gru":
+        return nn.GRU(**kwargs)
+    if cell == "lstm":
+        return nn.LSTM(**kwargs)
+    return nn.RNN(nonlinearity=cell.removeprefix("rnn-"), **kwargs)
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding → stacked recurrent layers → linear read-out of the last valid step (or of every step).
+
+    Args:
+        cell: ``"rnn-tanh"``, ``"rnn-relu"``, ``"gru"`` or ``"lstm"``.
+        vocab_size: number of token ids including padding id 0 (27 for A–Z).
+        hidden_size: units per recurrent layer.
+        num_classes: outputs of the read-out (2 for valid/invalid).
+        num_layers: stacked recurrent layers.
+        embedding_dim: size of the learned character embedding; ``None`` feeds one-hot characters.
+        dropout: between stacked layers.
+        per_step: return ``(B, T, num_classes)`` outputs at every step (next-symbol prediction) instead of
+            ``(B, num_classes)`` at each sequence's last valid step.
+    """
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        vocab_size: int = 27,
+        hidden_size: int = 32,
+        num_classes: int = 2,
+        *,
+        num_layers: int = 1,
+        embedding_dim: int | None = 8,
+        dropout: float = 0.0,
+        per_step: bool = False,
+    ) -> None:
+        super().__init__()
+        for name, value in [("vocab_size", vocab_size), ("hidden_size", hidden_size), ("num_classes", num_classes),
+                            ("num_layers", num_layers)]:
+            if int(value) < 1:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if embedding_dim is not None and embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive or None (one-hot), got {embedding_dim}")
+        self.cell = cell
+        self.vocab_size = int(vocab_size)
+        self.per_step = per_step
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if embedding_dim else None
+        self.rnn = make_rnn(cell, embedding_dim or vocab_size, hidden_size, num_layers, dropout)
+        self.head = nn.Linear(hidden_size, num_classes)
+
+    def features(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"tokens must be an integer tensor of ids, got {tokens.dtype}")
+        if self.embedding is not None:
+            return self.embedding(tokens)
+        return F.one_hot(tokens, self.vocab_size).float()
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if tokens.dim() != 2:
+            raise ValueError(f"tokens must be (batch, time), got shape {tuple(tokens.shape)}")
+        if lengths is None:
+            lengths = (tokens != 0).sum(1)
+        if len(lengths) and (int(lengths.min()) < 1 or int(lengths.max()) > tokens.shape[1]):
+            raise ValueError(f"lengths must be in [1, {tokens.shape[1]}], got [{int(lengths.min())}, {int(lengths.max())}]")
+        longest = int(lengths.max()) if len(lengths) else tokens.shape[1]
+        out, _ = self.rnn(self.features(tokens[:, :longest]))
+        if self.per_step:
+            return self.head(out)
+        last = out[torch.arange(out.shape[0]), lengths.to(out.device) - 1]
+        return self.head(last)
+
+
+def recurrent_weight_names(model: nn.Module, which: Literal["i2h", "h2h", "both"] = "both") -> list[str]:
+    """Full names of the i2h and/or h2h weight matrices of every recurrent layer of ``model``."""
+    if which not in ("i2h", "h2h", "both"):
+        raise ValueError(f"which must be 'i2h', 'h2h' or 'both', got {which!r}")
+    names = []
+    for module_name, module in model.named_modules():
+        if isinstance(module, nn.RNNBase):
+            for param_name, _ in module.named_parameters(recurse=False):
+                full = f"{module_name}.{param_name}" if module_name else param_name
+                if (which in ("i2h", "both") and I2H.match(full)) or (which in ("h2h", "both") and H2H.match(full)):
+                    names.append(full)
+    return names
+
+
+def recurrent_masks(model: nn.Module) -> Masks:
+    """Masks on the i2h and h2h matrices of ``model``'s recurrent layers only (one mask per matrix)."""
+    names = recurrent_weight_names(model, "both")
+    if not names:
+        raise ValueError(f"{type(model).__name__} has no recurrent layer to mask")
+    return Masks(model, prunable=names)
