@@ -1,0 +1,13 @@
+"""The one exception type of :mod:`sparsewire.data`."""
+
+from __future__ import annotations
+
+__all__ = ["DataError"]
+
+
+class DataError(RuntimeError):
+    """A dataset could not be found, downloaded, verified or decoded.
+
+    The message is meant for the user: it names the file(s) involved and, where
+    files are missing, every location searched and how to supply them.
+    """

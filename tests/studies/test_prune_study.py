@@ -1,0 +1,151 @@
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+import yaml
+
+from sparsewire.cli.main import main
+from sparsewire.results import ResultsStore
+from sparsewire.studies import ConfigError, apply_overrides, get_study_type, run_study, validate
+from sparsewire.studies.runner import expand
+
+
+def tiny(shared_data, **extra):
+    config = {
+        "study": "prune",
+        "name": "tiny",
+        "dataset": {"name": "mnist", "data_dir": str(shared_data), "val_size": 500, "train_limit": 2000, "download": False},
+        "models": [{"name": "mlp", "options": {"hidden": [32]}}],
+        "train": {"epochs": 2, "batch_size": 64},
+        "retrain": {"epochs": 1, "batch_size": 64},
+        "methods": ["class-blinded", "class-uniform"],
+        "compressions": [0.5, 0.9],
+        "seeds": [0],
+    }
+    config.update(extra)
+    return config
+
+
+def run(config, out, **kw):
+    study_type, parsed = validate(config)
+    return run_study(study_type, parsed, out, progress=False, echo=lambda s: None, **kw)
+
+
+def test_end_to_end_on_real_mnist_slice(shared_data, tmp_path):
+    summary = run(tiny(shared_data), tmp_path)
+    assert (summary.total, summary.done, summary.failed) == (5, 5, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    for column in ["trial_id", "method", "compression", "seed", "test_accuracy", "test_accuracy_before_retrain",
+                   "params_remaining", "train_seconds", "layer_density"]:
+        assert column in table.columns
+    base = table[table.method == "none"].iloc[0]
+    assert base.test_accuracy > 0.85
+    uniform = table[(table.method == "class-uniform") & (table.compression == 0.9)].iloc[0]
+    assert set(round(v, 3) for v in json.loads(uniform.layer_density).values()) == {0.1}
+    blinded = table[(table.method == "class-blinded") & (table.compression == 0.5)].iloc[0]
+    assert blinded.params_remaining == round(0.5 * blinded.params_total)
+    assert blinded.test_accuracy > 0.8
+
+
+def test_resume_skips_finished_trials(shared_data, tmp_path, monkeypatch):
+    study_type = get_study_type("prune")
+    original = study_type.run_trial
+    calls = []
+
+    def crash_after_two(trial, context):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the study is killed mid-way
+        calls.append(trial)
+        return original(trial, context)
+
+    monkeypatch.setattr(study_type, "run_trial", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny(shared_data), tmp_path)
+    assert len(ResultsStore(tmp_path).finished_ids()) == 2  # nothing written so far is lost
+    monkeypatch.setattr(study_type, "run_trial", lambda trial, context: calls.append(trial) or original(trial, context))
+    summary = run(tiny(shared_data), tmp_path)
+    assert (summary.skipped, summary.done) == (2, 3)
+    assert len(calls) == 5  # 2 before the kill + 3 after: nothing redone
+    again = run(tiny(shared_data), tmp_path)
+    assert (again.skipped, again.done) == (5, 0)
+
+
+def test_failed_trial_is_recorded_and_study_goes_on(shared_data, tmp_path, monkeypatch):
+    study_type = get_study_type("prune")
+    original = study_type.run_trial
+
+    def flaky(trial, context):
+        if trial["method"] == "class-uniform":
+            raise RuntimeError("boom")
+        return original(trial, context)
+
+    monkeypatch.setattr(study_type, "run_trial", flaky)
+    summary = run(tiny(shared_data), tmp_path)
+    assert (summary.done, summary.failed) == (3, 2)
+    failures = ResultsStore(tmp_path).failures()
+    assert len(failures) == 2 and all("boom" in err for _, err in failures)
+
+
+def test_trial_ids_are_config_hashes(shared_data):
+    study_type, parsed = validate(tiny(shared_data))
+    first = [t.trial_id for t in expand(study_type, parsed)]
+    assert first == [t.trial_id for t in expand(*validate(tiny(shared_data)))]
+    changed = [t.trial_id for t in expand(*validate(tiny(shared_data, retrain={"epochs": 2})))]
+    assert not set(first) & set(changed)
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"methods": ["biggest"]}, "unknown pruning method"),
+        ({"compressions": [1.0]}, r"\[0, 1\)"),
+        ({"compressions": [-0.2]}, r"\[0, 1\)"),
+        ({"epochs": 3}, "Extra inputs"),
+        ({"train": {"optimiser": "sgd"}}, "optimiser"),
+        ({"study": "nonsense"}, "unknown study type"),
+    ],
+)
+def test_bad_configs_fail_before_work(shared_data, patch, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(tiny(shared_data, **patch))
+
+
+def test_missing_dataset_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SPARSEWIRE_DATA", raising=False)
+    config = tiny(tmp_path / "nowhere", dataset={"name": "mnist", "data_dir": str(tmp_path / "nowhere"), "download": False})
+    with pytest.raises(Exception, match="nowhere"):
+        run(config, tmp_path / "out")
+    assert not ResultsStore(tmp_path / "out").finished_ids()
+
+
+def test_bad_model_options_fail_before_training(shared_data, tmp_path):
+    config = tiny(shared_data, models=[{"name": "mlp", "options": {"hidden": [8], "activation": "nope"}}])
+    with pytest.raises(ValueError, match="unknown activation"):
+        run(config, tmp_path)
+
+
+def test_overrides():
+    config = apply_overrides({"a": {"b": 1}, "seeds": [0]}, ["a.b=0.5", "seeds=[1, 2]", "new.key=x"])
+    assert config == {"a": {"b": 0.5}, "seeds": [1, 2], "new": {"key": "x"}}
+    with pytest.raises(ConfigError):
+        apply_overrides({}, ["novalue"])
+
+
+def test_cli_run_results_report(shared_data, tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(shared_data, methods=["random"], compressions=[0.5])))
+    out = tmp_path / "study"
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--set", "seeds=[0]"]) == 0
+    printed = capsys.readouterr().out
+    assert "random" in printed and "report.md" in printed
+    assert (out / "report.md").exists() and (out / "accuracy_test_accuracy.png").exists()
+    assert main(["results", str(out)]) == 0
+    assert "random" in capsys.readouterr().out
+    with sqlite3.connect(out / "results.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM trials WHERE status='done'").fetchone()[0] == 2
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--set", "methods=[bogus]"]) == 2
+    assert "unknown pruning method" in capsys.readouterr().err
+    assert main(["results", str(tmp_path / "empty")]) == 2
