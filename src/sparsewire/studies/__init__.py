@@ -1,6 +1,7 @@
 """Study types (``study:`` in a config) and the machinery that runs them."""
 
 from sparsewire.studies import prune as _prune  # noqa: F401 - registers study: prune
+from sparsewire.studies import reber_prune as _reber_prune  # noqa: F401 - registers study: reber-prune
 from sparsewire.studies.base import STUDY_TYPES, StudyType, TrialContext, get_study_type, register
 from sparsewire.studies.config import ConfigError, apply_overrides, load_config, validate
 from sparsewire.studies.runner import Trial, execute_trial, expand, run_study, sequential

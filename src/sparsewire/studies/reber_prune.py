@@ -1,0 +1,237 @@
+"""``study: reber-prune`` — magnitude pruning of recurrent networks that learn the Reber grammar.
+
+Reproduces Stier, Darji & Granitzer (2021), Sec. 4.2: for each recurrent type (RNN-tanh, RNN-ReLU, GRU,
+LSTM) a dense network is trained on the shipped Reber split, then its input-to-hidden (*i2h*),
+hidden-to-hidden (*h2h*) or both weight matrices are magnitude-pruned one-shot to 10 %…100 %, and test
+accuracy is measured before and after re-training with the mask fixed. ``allocation`` is ``global`` (one
+magnitude threshold over all selected matrices, class-blinded) or ``per-layer`` (every selected matrix
+loses the same fraction, class-uniform); with a single selected matrix the two coincide and only
+``per-layer`` is run. The dense network of each (cell, seed) is trained once and cached in ``DIR/cache``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sparsewire.masks import Masks
+from sparsewire.models.recurrent import CELLS, RecurrentClassifier, recurrent_masks, recurrent_weight_names
+from sparsewire.pruning.allocation import class_blinded, class_uniform
+from sparsewire.reber.config import ReberDataConfig, RecurrentModelConfig
+from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import cached
+from sparsewire.training import TrainConfig, evaluate, train
+
+PAPER_BASE_ACCURACY = {"rnn-tanh": 0.937, "rnn-relu": 1.0, "gru": 1.0, "lstm": 1.0}
+"""Base test accuracy reported by Stier et al. (2021) for the dense networks (tanh ≈ 93.7 %, others ≈ 100 %)."""
+
+
+def _default_train() -> TrainConfig:
+    return TrainConfig(epochs=8, batch_size=64, lr=0.005, grad_clip=1.0)
+
+
+def _default_retrain() -> TrainConfig:
+    return TrainConfig(epochs=2, batch_size=64, lr=0.002, grad_clip=1.0)
+
+
+class ReberPruneConfig(BaseModel):
+    """Config of ``study: reber-prune`` (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["reber-prune"] = "reber-prune"
+    name: str = "reber-prune"
+    data: ReberDataConfig = Field(default_factory=ReberDataConfig)
+    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: list(CELLS))
+    model: RecurrentModelConfig = Field(default_factory=RecurrentModelConfig)
+    train: TrainConfig = Field(default_factory=_default_train)
+    retrain: TrainConfig = Field(default_factory=_default_retrain)
+    targets: list[Literal["i2h", "h2h", "both"]] = Field(default_factory=lambda: ["i2h", "h2h", "both"])
+    allocations: list[Literal["global", "per-layer"]] = Field(default_factory=lambda: ["global", "per-layer"])
+    percents: list[float] = Field(default_factory=lambda: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    threads: int = Field(1, ge=1, description="torch threads per trial (small RNNs are fastest on one)")
+
+    @field_validator("percents")
+    @classmethod
+    def _percents(cls, values: list[float]) -> list[float]:
+        for v in values:
+            if not 0 < v <= 100:
+                raise ValueError(f"pruning percents must be in (0, 100], got {v}")
+        return values
+
+    @field_validator("cells", "targets", "allocations", "seeds")
+    @classmethod
+    def _non_empty(cls, values: list[Any]) -> list[Any]:
+        if not values:
+            raise ValueError("must not be empty")
+        return values
+
+
+class _Subset(Mapping[str, torch.Tensor]):
+    """A view of some of a :class:`Masks`' entries (what the allocation functions read)."""
+
+    def __init__(self, masks: Masks, names: list[str]) -> None:
+        self._masks, self._names = masks, names
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._masks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def parameter(self, name: str) -> torch.nn.Parameter:
+        return self._masks.parameter(name)
+
+
+def magnitude_prune(model: torch.nn.Module, masks: Masks, target: str, fraction: float, allocation: str) -> list[str]:
+    """Remove ``fraction`` (0–1, 1 allowed) of the ``target`` (i2h/h2h/both) recurrent weights by magnitude.
+
+    ``global`` ranks |w| over all selected matrices (class-blinded), ``per-layer`` within each matrix
+    (class-uniform). Returns the names of the pruned matrices.
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction of weights to prune must be in [0, 1], got {fraction}")
+    names = recurrent_weight_names(model, target)  # type: ignore[arg-type]
+    view = _Subset(masks, names)
+    scores = {n: masks.parameter(n).detach().abs() for n in names}
+    allocate = {"global": class_blinded, "per-layer": class_uniform}.get(allocation)
+    if allocate is None:
+        raise ValueError(f"allocation must be 'global' or 'per-layer', got {allocation!r}")
+    masks.update(allocate(scores, view, fraction), warn_empty=False)  # type: ignore[arg-type]
+    return names
+
+
+def build_classifier(cell: str, model: Mapping[str, Any], seed: int) -> RecurrentClassifier:
+    torch.manual_seed(seed)
+    net = RecurrentClassifier(cell, VOCAB_SIZE, model["hidden_size"], 2, num_layers=model["num_layers"],
+                              embedding_dim=model["embedding_dim"])
+    recurrent_masks(net)
+    return net
+
+
+def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[str, Any]:
+    """Train (or load from the cache) the dense network of one (cell, seed)."""
+    key = {"reber-dense": 1, "data": trial["data_identity"], "cell": trial["cell"], "model": trial["model"],
+           "train": trial["train"], "seed": trial["seed"]}
+
+    def make() -> dict[str, Any]:
+        net = build_classifier(trial["cell"], trial["model"], trial["seed"])
+        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["seed"],
+                       progress=context.progress, desc=f"dense {trial['cell']} seed {trial['seed']}")
+        return {"state": net.state_dict(), "test_accuracy": evaluate(net, splits.test)["accuracy"],
+                "val_accuracy": evaluate(net, splits.val)["accuracy"] if len(splits.val[0]) else float("nan"),
+                "seconds": result.seconds, "epochs": result.epochs}
+
+    return cached(context.cache_dir, key, make)
+
+
+@register
+class ReberPruneStudy(StudyType):
+    name = "reber-prune"
+    Config = ReberPruneConfig
+
+    def check(self, config: ReberPruneConfig) -> None:
+        config.data.load()  # missing or corrupt CSVs fail here, before any training
+
+    def trials(self, config: ReberPruneConfig) -> list[dict[str, Any]]:
+        shared = {"data": config.data.model_dump(), "data_identity": config.data.identity(),
+                  "model": config.model.model_dump(), "train": config.train.model_dump(),
+                  "retrain": config.retrain.model_dump(), "threads": config.threads}
+        out = []
+        for cell in config.cells:
+            for seed in config.seeds:
+                for target in config.targets:
+                    matrices = config.model.num_layers * (2 if target == "both" else 1)
+                    allocations = config.allocations if matrices > 1 else ["per-layer"]
+                    for allocation in dict.fromkeys(allocations):
+                        for percent in config.percents:
+                            out.append({**shared, "cell": cell, "seed": seed, "target": target,
+                                        "allocation": allocation, "percent": float(percent)})
+        return out
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        torch.set_num_threads(trial["threads"])
+        splits = ReberDataConfig(**trial["data"]).load()
+        dense = _dense(trial, context, splits)
+        start = time.perf_counter()
+        net = build_classifier(trial["cell"], trial["model"], trial["seed"])
+        net.load_state_dict(dense["state"])
+        masks = Masks.of(net)
+        names = magnitude_prune(net, masks, trial["target"], trial["percent"] / 100, trial["allocation"])
+        before = evaluate(net, splits.test)["accuracy"]
+        result = train(net, splits.train, TrainConfig(**trial["retrain"]), val_data=splits.val,
+                       seed=trial["seed"] + 1000, masks=masks, progress=context.progress,
+                       desc=f"retrain {trial['cell']} {trial['target']} {trial['percent']:g}%")
+        kept = sum(int(masks[n].sum()) for n in names)
+        total = sum(masks[n].numel() for n in names)
+        return {
+            "cell": trial["cell"], "seed": trial["seed"], "target": trial["target"],
+            "allocation": trial["allocation"], "prune_percent": trial["percent"],
+            "sparsity_target": 1 - kept / total,
+            "density_recurrent": masks.density(),
+            "params_remaining": masks.remaining(), "params_total": masks.total(),
+            "empty_matrices": masks.empty_layers(),
+            "dense_test_accuracy": dense["test_accuracy"],
+            "test_accuracy_before_retrain": before,
+            "test_accuracy": evaluate(net, splits.test)["accuracy"],
+            "val_accuracy": evaluate(net, splits.val)["accuracy"] if len(splits.val[0]) else float("nan"),
+            "dense_train_seconds": dense["seconds"], "retrain_seconds": result.seconds,
+            "trial_seconds": time.perf_counter() - start,
+        }
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return pruning_table(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        from sparsewire.reber.plots import accuracy_vs_pruning
+
+        base = base_accuracy_table(table)
+        parts = [
+            "Test accuracy (%) on the shipped Reber test set. `prune %` is the fraction of the *selected* "
+            "recurrent weights (i2h, h2h or both) removed by magnitude (sparsity); `before` is right after "
+            "pruning, `after` after re-training with the mask fixed. Mean over seeds.",
+            "", "## Dense networks next to the paper", "", base.to_markdown(index=False), "",
+            "## Pruning", "", pruning_table(table).to_markdown(index=False), "",
+        ]
+        png = accuracy_vs_pruning(table, out_dir / "accuracy_vs_pruning.png")
+        parts += [f"![accuracy vs pruning]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def base_accuracy_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Dense test accuracy per cell (mean over seeds) next to the paper's."""
+    dense = table.groupby(["cell", "seed"])["dense_test_accuracy"].first().groupby("cell").agg(["mean", "count"])
+    return pd.DataFrame({
+        "cell": dense.index,
+        "seeds": dense["count"].to_numpy(),
+        "test_acc_pct": (100 * dense["mean"]).round(2).to_numpy(),
+        "paper_pct": [100 * PAPER_BASE_ACCURACY.get(c, float("nan")) for c in dense.index],
+    })
+
+
+def pruning_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cell, prune %); columns ``<target> before`` / ``<target> after`` (test accuracy %, mean
+    over seeds). A target pruned with several allocations gets one column pair per allocation."""
+    if table.empty:
+        return table
+    table = table.copy()
+    allocations = table.groupby("target")["allocation"].nunique()
+    table["selection"] = [t if allocations[t] == 1 else f"{t} {a}" for t, a in zip(table["target"], table["allocation"], strict=True)]
+    means = table.groupby(["cell", "prune_percent", "selection"])[["test_accuracy_before_retrain", "test_accuracy"]].mean() * 100
+    wide = means.unstack("selection")
+    wide.columns = [f"{sel} {'before' if col.endswith('retrain') else 'after'}" for col, sel in wide.columns]
+    order = sorted(wide.columns, key=lambda c: (["i2h", "h2h", "both"].index(c.split()[0]), c.split()[1:-1], c.endswith("after")))
+    return wide[order].round(2).reset_index().rename(columns={"prune_percent": "prune %"})
