@@ -20,3 +20,6 @@ def shared_data() -> Path:
 
 
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+# Tests use small models: one intra-op thread is as fast and does not oversubscribe a busy machine.
+torch.set_num_threads(1)

@@ -38,6 +38,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="study folder (default: runs/<name>)")
     p.add_argument("--workers", type=int, default=1, help="parallel trials (1 = sequential in this process; >1 uses Ray)")
     p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch intra-op threads per trial (default: torch's; 1 is best for small models "
+                        "on a busy machine or with several workers)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
 
@@ -48,6 +51,12 @@ def _run(args: argparse.Namespace) -> int:
     from sparsewire.studies import load_config, run_study
     from sparsewire.studies.executors import make_executor
 
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     study_type, config = load_config(args.config, args.overrides)
     out = Path(args.out or Path("runs") / getattr(config, "name", study_type.name))
     executor = make_executor(args.workers, args.ray_address)

@@ -110,6 +110,7 @@ class Masks(Mapping[str, torch.Tensor]):
                 param = getattr(module, param_name)
                 module.register_buffer(param_name + MASK_SUFFIX, torch.ones_like(param, dtype=torch.bool))
             self._names = names
+        self._multipliers: dict[str, tuple[tuple, torch.Tensor]] = {}
 
     # ------------------------------------------------------------------ discovery
     @staticmethod
@@ -171,11 +172,21 @@ class Masks(Mapping[str, torch.Tensor]):
             yield name, self.parameter(name), self[name]
 
     # ------------------------------------------------------------------ writing
+    def _multiplier(self, name: str, param: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mask in the parameter's dtype (multiplying by a bool tensor is several times slower),
+        rebuilt whenever the mask is modified or moved."""
+        key = (mask._version, mask.data_ptr(), param.dtype, param.device)
+        cached = self._multipliers.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, mask.to(param.dtype))
+            self._multipliers[name] = cached
+        return cached[1]
+
     @torch.no_grad()
     def apply(self) -> None:
         """Zero every masked-out weight in place (called after each optimizer step by :meth:`bind`)."""
-        for _, param, mask in self.parameters():
-            param.mul_(mask)
+        for name, param, mask in self.parameters():
+            param.mul_(self._multiplier(name, param, mask))
 
     @torch.no_grad()
     def update(self, new: Mapping[str, torch.Tensor], *, apply: bool = True, warn_empty: bool = True) -> None:
