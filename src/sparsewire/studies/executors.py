@@ -1,14 +1,89 @@
-"""How trials are executed: sequentially in this process, or in parallel on Ray."""
+"""How trials are executed: sequentially in this process, or in parallel on Ray.
+
+``make_executor(1)`` runs trials one after another here. ``make_executor(N)`` (N > 1) starts a local Ray
+instance with N CPUs — no set-up needed — and keeps N trials in flight; ``make_executor(N, address)``
+joins an existing cluster instead (``"auto"`` or ``"ray://host:10001"``; the workers must have sparsewire
+installed and see the study folder, e.g. on a shared file system). Either way each trial runs
+:func:`~sparsewire.studies.runner.execute_trial` in a worker process with one CPU, and outcomes are
+yielded the moment they finish, so the runner writes every row to the results store at once and a
+killed sweep loses only the trials in flight.
+"""
 
 from __future__ import annotations
 
-from sparsewire.studies.runner import Executor, sequential
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from sparsewire.studies.runner import Executor, Outcome, Trial, execute_trial, sequential
 
 
 def make_executor(workers: int = 1, ray_address: str | None = None) -> Executor:
-    """Sequential for ``workers == 1`` without a cluster address; Ray otherwise."""
+    """Sequential for ``workers == 1`` without a cluster address; :class:`RayExecutor` otherwise."""
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     if workers == 1 and ray_address is None:
         return sequential
-    raise ValueError("parallel trials need Ray, which is not available yet; use --workers 1")
+    return RayExecutor(workers, ray_address)
+
+
+class RayExecutor:
+    """Run trials as Ray tasks (one CPU each), at most ``workers`` at a time, yielding outcomes as they end.
+
+    Args:
+        workers: trials in flight (and, for a local instance, its number of CPUs).
+        address: an existing cluster's address; ``None`` starts a local instance that is shut down again
+            when the sweep ends (or is interrupted).
+        object_store_memory: bytes of shared memory for a local instance (trials exchange only small rows).
+    """
+
+    def __init__(self, workers: int, address: str | None = None, object_store_memory: int = 256 * 1024**2) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.address = address
+        self.object_store_memory = object_store_memory
+
+    def __repr__(self) -> str:
+        return f"RayExecutor(workers={self.workers}, address={self.address!r})"
+
+    def _init(self):
+        try:
+            import ray
+        except ImportError as err:  # pragma: no cover - ray is a dependency
+            raise ValueError("parallel trials need Ray: pip install 'ray>=2.9' (or run with --workers 1)") from err
+        if ray.is_initialized():
+            return ray, False
+        if self.address is not None:
+            ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            ray.init(num_cpus=self.workers, include_dashboard=False, logging_level=logging.WARNING,
+                     log_to_driver=False, object_store_memory=self.object_store_memory)
+        return ray, True
+
+    def __call__(self, trials: list[Trial], out_dir: Path, progress: bool) -> Iterator[Outcome]:
+        if not trials:
+            return
+        ray, started = self._init()
+        remote = ray.remote(num_cpus=1, max_retries=0)(execute_trial)
+        folder = str(Path(out_dir).resolve())
+        queue = list(trials)
+        pending: dict[object, Trial] = {}
+        try:
+            while queue or pending:
+                while queue and len(pending) < self.workers:
+                    trial = queue.pop(0)
+                    pending[remote.remote(trial, folder, False)] = trial
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    trial = pending.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as err:  # noqa: BLE001 - a dead worker fails its trial, the sweep goes on
+                        outcome = Outcome(trial, None, f"ray task failed: {type(err).__name__}: {err}")
+                    yield outcome
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            if started:
+                ray.shutdown()
