@@ -127,6 +127,14 @@ def test_bad_model_options_fail_before_training(shared_data, tmp_path):
         run(config, tmp_path)
 
 
+def test_nothing_prunable_is_refused_and_prunable_is_configurable(shared_data, tmp_path):
+    with pytest.raises(ValueError, match="no prunable parameter"):
+        run(tiny(shared_data, prunable=r"nothing\.matches"), tmp_path / "a")
+    run(tiny(shared_data, prunable=r"layers\.0\.weight", methods=["class-blinded"], compressions=[0.5]), tmp_path / "b")
+    table = pd.read_csv(tmp_path / "b" / "results.csv")
+    assert set(json.loads(table.layer_density.iloc[-1])) == {"layers.0.weight"}
+
+
 def test_overrides():
     config = apply_overrides({"a": {"b": 1}, "seeds": [0]}, ["a.b=0.5", "seeds=[1, 2]", "new.key=x"])
     assert config == {"a": {"b": 0.5}, "seeds": [1, 2], "new": {"key": "x"}}

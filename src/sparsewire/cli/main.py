@@ -38,6 +38,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="study folder (default: runs/<name>)")
     p.add_argument("--workers", type=int, default=1, help="parallel trials (1 = sequential in this process; >1 uses Ray)")
     p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding the datasets (searched first; same as SPARSEWIRE_DATA)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads per trial (default: torch's; 1 is best for small models "
                         "on a busy machine or with several workers)")
@@ -51,6 +53,10 @@ def _run(args: argparse.Namespace) -> int:
     from sparsewire.studies import load_config, run_study
     from sparsewire.studies.executors import make_executor
 
+    if args.data_dir is not None:
+        import os
+
+        os.environ["SPARSEWIRE_DATA"] = os.pathsep.join(filter(None, [args.data_dir, os.environ.get("SPARSEWIRE_DATA")]))
     if args.threads is not None:
         import torch
 

@@ -45,6 +45,7 @@ class PruneStudyConfig(BaseModel):
     rewind: Literal["none", "init", "epoch"] = "none"
     rewind_epoch: int = Field(1, ge=1)
     prune_batches: int = Field(8, ge=1)
+    prunable: str | None = Field(None, description="regex over parameter names; default: weights of Linear/Conv/RNN")
     baseline: bool = True
     seeds: list[int] = Field(default_factory=lambda: [0])
 
@@ -69,11 +70,13 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
     seed = trial["seed"]
     key = {"dense": 1, "dataset": trial["dataset_identity"], "model": trial["model"], "train": trial["train"], "seed": seed,
            "rewind_epoch": trial["rewind_epoch"]}
+    if trial.get("prunable") is not None:
+        key["prunable"] = trial["prunable"]
 
     def make() -> dict[str, Any]:
         torch.manual_seed(seed)
         model = build(model_cfg, splits)
-        Masks(model)
+        Masks(model, prunable=trial.get("prunable"))
         init = snapshot(model)
         point: dict[str, Any] = {}
 
@@ -103,7 +106,7 @@ class PruneStudy(StudyType):
     def check(self, config: PruneStudyConfig) -> None:
         splits = load_splits(config.dataset)  # a missing or corrupt dataset fails here, before any training
         for model_cfg in config.models:
-            Masks(build(model_cfg, splits))  # unknown model or nothing prunable fails here
+            Masks(build(model_cfg, splits), prunable=config.prunable)  # unknown model or nothing prunable fails here
 
     def trials(self, config: PruneStudyConfig) -> list[dict[str, Any]]:
         shared = {
@@ -115,6 +118,8 @@ class PruneStudy(StudyType):
             "rewind_epoch": config.rewind_epoch,
             "prune_batches": config.prune_batches,
         }
+        if config.prunable is not None:  # only when set, so default trials keep their ids
+            shared["prunable"] = config.prunable
         out = []
         for model in config.models:
             for seed in config.seeds:
@@ -136,7 +141,7 @@ class PruneStudy(StudyType):
         seed = trial["seed"]
         torch.manual_seed(seed)
         model = build(ModelConfig(**trial["model"]), splits)
-        masks = Masks(model)
+        masks = Masks(model, prunable=trial.get("prunable"))
         model.load_state_dict(dense["state"])
         retrain_cfg = TrainConfig(**trial["retrain"])
         generator = torch.Generator().manual_seed(seed)
@@ -201,6 +206,11 @@ class PruneStudy(StudyType):
         for column, title in [("test_accuracy", "after re-training"), ("test_accuracy_before_retrain", "before re-training")]:
             png = accuracy_vs_compression(table, column, out_dir / f"accuracy_{column}.png", title=f"Test accuracy {title}")
             parts += [f"![{title}]({png.name})", ""]
+        empty = table[table["empty_layers"].map(len) > 0] if "empty_layers" in table else table.iloc[:0]
+        if len(empty):
+            parts += ["**Warning: layers pruned to zero weights** (no signal passes; accuracy is at chance):", ""]
+            parts += [f"- {r.model} {r.method} @ {r.compression:.3f} seed {r.seed}: {', '.join(r.empty_layers)}"
+                      for r in empty.itertuples()]
         return "\n".join(parts)
 
 
