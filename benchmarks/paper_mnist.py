@@ -81,8 +81,8 @@ def main() -> None:
     one = table[table.schedule == "one-shot"]
     for model in sorted(one.model.unique()):
         for c in sorted(one[(one.model == model) & (one.method != "none")].compression.unique()):
-            sel = lambda m: one[(one.model == model) & (one.method == m) & (one.compression == c)].test_accuracy  # noqa: E731
-            b, u, d = sel("class-blinded"), sel("class-uniform"), sel("class-distributed")
+            here = one[(one.model == model) & (one.compression == c)]
+            b, u, d = (here[here.method == m].test_accuracy for m in ("class-blinded", "class-uniform", "class-distributed"))
             if b.empty or u.empty:
                 continue
             p = stats.ttest_ind(u, b, equal_var=False).pvalue if len(b) > 1 and len(u) > 1 else float("nan")
