@@ -1,0 +1,276 @@
+"""Network → graph: the structure of any masked model of the toolkit as a :class:`networkx.DiGraph`.
+
+Every neuron (or convolution channel) is a node, every unpruned connection an edge. Supported models:
+
+- :class:`~sparsewire.graphs.feedforward.GraphNetwork` (skip connections included),
+- :class:`~sparsewire.graphs.recurrent.GraphRNN` (an edge where any gate's input-to-hidden weight is kept,
+  weighted by the largest ``|weight|`` over the gates; ``recurrent=True`` adds the within-layer hidden-to-hidden edges, marked ``recurrent=True``),
+- chains of ``nn.Linear`` / ``nn.Conv{1,2,3}d`` in registration order (MLPs, LeNet-5...): convolution
+  channels are nodes with an edge ``c_in → c_out`` where the kernel slice ``W[c_out, c_in]`` is non-zero
+  (kept by the mask); a linear layer after a convolution reads channel ``c`` through the flattened block
+  of features ``c·k … (c+1)·k - 1`` and gets an edge from ``c`` if any of them is kept.
+
+The edge set comes from the masks (or from non-zero weights when a model carries no masks). Nodes are
+integers ``0..N-1`` in layer order with attributes ``layer``, ``kind`` (``input``/``hidden``/``output``),
+``unit`` (index within its layer), ``label`` (the original graph node for graph-built networks, else
+``"layer:unit"``) and ``bias``; edges carry ``weight``. :func:`from_graph` inverts :func:`to_graph` for
+feed-forward structures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import nn
+
+from sparsewire.graphs.errors import GraphError
+from sparsewire.masks import MASK_SUFFIX, Masks
+
+
+@dataclass
+class Block:
+    """Connections from layer ``source`` to layer ``target``: ``mask[t, s]`` and ``weight[t, s]``."""
+
+    source: int
+    target: int
+    mask: np.ndarray
+    weight: np.ndarray
+    recurrent: bool = False
+
+
+@dataclass
+class LayeredStructure:
+    """A network's structure as layers of units and blocks of connections between them."""
+
+    sizes: list[int]
+    kinds: list[str]
+    blocks: list[Block]
+    labels: list[list[str]] = field(default_factory=list)
+    biases: list[np.ndarray | None] = field(default_factory=list)
+    model: str = ""
+
+    def offsets(self) -> np.ndarray:
+        """Global id of the first unit of every layer."""
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def without_io(self) -> LayeredStructure:
+        """The hidden layers only (input and output layers and their blocks removed)."""
+        keep = [i for i, k in enumerate(self.kinds) if k == "hidden"]
+        if not keep:
+            raise GraphError(f"{self.model} has no hidden layer to keep with io=False")
+        new = {old: n for n, old in enumerate(keep)}
+        blocks = [Block(new[b.source], new[b.target], b.mask, b.weight, b.recurrent)
+                  for b in self.blocks if b.source in new and b.target in new]
+        return LayeredStructure([self.sizes[i] for i in keep], [self.kinds[i] for i in keep], blocks,
+                                [self.labels[i] for i in keep], [self.biases[i] for i in keep], self.model)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def _kept(module: nn.Module, name: str) -> np.ndarray:
+    """Mask of parameter ``name`` of ``module`` (its non-zeros if it carries no mask)."""
+    mask = getattr(module, name + MASK_SUFFIX, None)
+    return _np(mask).astype(bool) if mask is not None else _np(getattr(module, name) != 0)
+
+
+def _weight(module: nn.Module, name: str) -> np.ndarray:
+    return _np(getattr(module, name)).astype(np.float64)
+
+
+def _labels(sizes: list[int]) -> list[list[str]]:
+    return [[f"{j}:{u}" for u in range(s)] for j, s in enumerate(sizes)]
+
+
+def _graph_network(model: nn.Module) -> LayeredStructure:
+    hidden = model.structure.sizes
+    n = len(hidden)
+    sizes = [model.in_features, *hidden, model.out_features]
+    kinds = ["input", *["hidden"] * n, "output"]
+    blocks = []
+    for j, layer in model.inputs.items():
+        blocks.append(Block(0, int(j) + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+    for key, layer in model.edges.items():
+        i, j = (int(v) for v in key.split("_"))
+        blocks.append(Block(i + 1, j + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+    for j, layer in model.outputs.items():
+        blocks.append(Block(int(j) + 1, n + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+    labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
+              [f"out:{u}" for u in range(sizes[-1])]]
+    biases = [None, *[_np(b).astype(np.float64) for b in model.biases], _np(model.output_bias).astype(np.float64)]
+    return LayeredStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
+
+
+def _collapse_gates(mask: np.ndarray, weight: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    gates = mask.shape[0] // rows
+    m = mask.reshape(gates, rows, -1)
+    w = weight.reshape(gates, rows, -1)
+    return m.any(0), np.abs(w * m).max(0)
+
+
+def _graph_rnn(model: nn.Module, recurrent: bool) -> LayeredStructure:
+    hidden = model.structure.sizes
+    n = len(hidden)
+    sizes = [model.input_size, *hidden, model.output_size]
+    kinds = ["input", *["hidden"] * n, "output"]
+    blocks = []
+    paths = [(-1, 0, model.input)] + [(*(int(v) for v in k.split("_")), m) for k, m in model.paths.items()]
+    hh: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i, j, module in paths:
+        mask, weight = _collapse_gates(_kept(module, "weight_ih_l0"), _weight(module, "weight_ih_l0"), hidden[j])
+        blocks.append(Block(i + 1, j + 1, mask, weight))
+        if recurrent:
+            m, w = _collapse_gates(_kept(module, "weight_hh_l0"), _weight(module, "weight_hh_l0"), hidden[j])
+            if j in hh:
+                m, w = m | hh[j][0], np.where(hh[j][0], hh[j][1], w)
+            hh[j] = (m, w)
+    for j, (m, w) in hh.items():
+        blocks.append(Block(j + 1, j + 1, m, w, recurrent=True))
+    for j, layer in model.outputs.items():
+        blocks.append(Block(int(j) + 1, n + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+    labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
+              [f"out:{u}" for u in range(sizes[-1])]]
+    out_bias = sum(_np(layer.bias).astype(np.float64) for layer in model.outputs.values())
+    return LayeredStructure(sizes, kinds, blocks, labels, [None] * (n + 1) + [out_bias], type(model).__name__)
+
+
+def _chain(model: nn.Module) -> LayeredStructure:
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d)]
+    if not layers:
+        raise GraphError(f"{type(model).__name__} has no Linear or Conv layer to read a structure from")
+    sizes = [layers[0].in_features if isinstance(layers[0], nn.Linear) else layers[0].in_channels]
+    blocks, biases = [], [None]
+    for k, layer in enumerate(layers):
+        mask, weight = _kept(layer, "weight"), _weight(layer, "weight")
+        if isinstance(layer, nn.Linear):
+            width = layer.in_features
+            if width != sizes[-1]:
+                if width % sizes[-1] or k == 0 or isinstance(layers[k - 1], nn.Linear):
+                    raise GraphError(f"{type(model).__name__}: layer {k} ({layer}) does not follow layer {k - 1} "
+                                     f"with {sizes[-1]} units; only chains of Linear/Conv layers are supported")
+                per = width // sizes[-1]  # a flattened (channels, spatial...) input: channel c owns a block
+                mask = mask.reshape(mask.shape[0], sizes[-1], per)
+                weight = np.where(mask, weight.reshape(mask.shape), 0.0)
+                weight = weight.reshape(mask.shape[0], sizes[-1], per).sum(2)
+                mask = mask.any(2)
+            sizes.append(layer.out_features)
+        else:
+            if layer.groups != 1 or layer.in_channels != sizes[-1]:
+                raise GraphError(f"{type(model).__name__}: conv layer {k} ({layer}) is grouped or does not follow "
+                                 f"the previous layer's {sizes[-1]} channels")
+            axes = tuple(range(2, mask.ndim))
+            weight = np.where(mask, weight, 0.0).sum(axes)
+            mask = mask.any(axes)
+            sizes.append(layer.out_channels)
+        blocks.append(Block(k, k + 1, mask, weight))
+        biases.append(_np(layer.bias).astype(np.float64) if layer.bias is not None else np.zeros(sizes[-1]))
+    kinds = ["input", *["hidden"] * (len(sizes) - 2), "output"]
+    return LayeredStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
+
+
+def structure_of(model: nn.Module, *, recurrent: bool = False) -> LayeredStructure:
+    """The layered structure (layers of units, blocks of masks and weights) of ``model``."""
+    from sparsewire.graphs.feedforward import GraphNetwork
+    from sparsewire.graphs.recurrent import GraphRNN
+
+    if isinstance(model, GraphNetwork):
+        return _graph_network(model)
+    if isinstance(model, GraphRNN):
+        return _graph_rnn(model, recurrent)
+    if any(isinstance(m, nn.RNNBase) for m in model.modules()):
+        raise GraphError(f"{type(model).__name__}: only GraphRNN recurrent networks are supported")
+    return _chain(model)
+
+
+def structure_graph(structure: LayeredStructure) -> nx.DiGraph:
+    """A :class:`LayeredStructure` as a DiGraph (nodes ``0..N-1`` in layer order; see the module doc)."""
+    offsets = structure.offsets()
+    graph = nx.DiGraph(model=structure.model)
+    labels = structure.labels or _labels(structure.sizes)
+    for j, size in enumerate(structure.sizes):
+        bias = structure.biases[j] if structure.biases else None
+        for u in range(size):
+            attrs = {"layer": j, "kind": structure.kinds[j], "unit": u, "label": labels[j][u]}
+            if bias is not None:
+                attrs["bias"] = float(bias[u])
+            graph.add_node(int(offsets[j] + u), **attrs)
+    for block in structure.blocks:
+        t, s = np.nonzero(block.mask)
+        weights = block.weight[t, s].tolist()
+        src = (s + offsets[block.source]).tolist()
+        dst = (t + offsets[block.target]).tolist()
+        if block.recurrent:
+            graph.add_edges_from((a, b, {"weight": w, "recurrent": True}) for a, b, w in zip(src, dst, weights, strict=True))
+        else:
+            graph.add_edges_from((a, b, {"weight": w}) for a, b, w in zip(src, dst, weights, strict=True))
+    return graph
+
+
+def to_graph(model: nn.Module, *, io: bool = True, recurrent: bool = False) -> nx.DiGraph:
+    """The structure of ``model`` as a DiGraph (``io=False``: hidden units only).
+
+    Raises :class:`GraphError` for models whose connectivity cannot be read (not a supported type or not
+    a chain of Linear/Conv layers).
+    """
+    structure = structure_of(model, recurrent=recurrent)
+    return structure_graph(structure if io else structure.without_io())
+
+
+def from_graph(graph: nx.DiGraph, *, activation: str = "relu") -> nn.Module:
+    """A :class:`~sparsewire.graphs.feedforward.GraphNetwork` computing exactly what ``graph`` describes.
+
+    ``graph`` is a feed-forward structure graph as made by :func:`to_graph` (``kind``, ``unit`` and
+    ``bias`` node attributes, ``weight`` edge attributes): the hidden nodes become the network's graph,
+    the ``input``/``output`` nodes its input and output features, and every weight and bias is copied,
+    so ``from_graph(to_graph(model))`` computes the same function as ``model`` (for ReLU MLPs and
+    graph-built networks with the same ``activation``).
+    """
+    from sparsewire.graphs.feedforward import GraphNetwork
+
+    kinds = nx.get_node_attributes(graph, "kind")
+    if len(kinds) != graph.number_of_nodes():
+        raise GraphError("from_graph needs a structure graph with a 'kind' attribute on every node (see to_graph)")
+    units = nx.get_node_attributes(graph, "unit")
+    ins = sorted((n for n, k in kinds.items() if k == "input"), key=units.__getitem__)
+    outs = sorted((n for n, k in kinds.items() if k == "output"), key=units.__getitem__)
+    hidden = graph.subgraph(n for n, k in kinds.items() if k == "hidden").copy()
+    if not ins or not outs or hidden.number_of_nodes() == 0:
+        raise GraphError("from_graph needs input, hidden and output nodes")
+    if any(kinds[v] == "input" or kinds[u] == "output" for u, v in graph.edges):
+        raise GraphError("edges into input nodes or out of output nodes are not feed-forward")
+    entry = [n for n in hidden if any(kinds[p] == "input" for p in graph.predecessors(n))]
+    exit_ = [n for n in hidden if any(kinds[s] == "output" for s in graph.successors(n))]
+    net = GraphNetwork(hidden, len(ins), len(outs), activation=activation, seed=0, inputs=entry, outputs=exit_)
+    position = net.structure.position
+    col = {n: i for i, n in enumerate(ins)}
+    row = {n: i for i, n in enumerate(outs)}
+    masks = Masks.of(net)
+    new = {name: torch.zeros_like(mask) for name, mask in masks.items()}
+    weights = {name: torch.zeros(mask.shape, dtype=torch.float64) for name, mask in masks.items()}
+    for u, v, data in graph.edges(data=True):
+        w = float(data.get("weight", 1.0))
+        if kinds[u] == "input":
+            j, t = position[v]
+            key, idx = f"inputs.{j}.weight", (t, col[u])
+        elif kinds[v] == "output":
+            j, s = position[u]
+            key, idx = f"outputs.{j}.weight", (row[v], s)
+        else:
+            (i, s), (j, t) = position[u], position[v]
+            key, idx = f"edges.{i}_{j}.weight", (t, s)
+        new[key][idx] = True
+        weights[key][idx] = w
+    with torch.no_grad():
+        for name, param, _ in masks.parameters():
+            param.copy_(weights[name].to(param.dtype))
+        for node in hidden:
+            j, u = position[node]
+            net.biases[j][u] = float(graph.nodes[node].get("bias", 0.0))
+        for node in outs:
+            net.output_bias[row[node]] = float(graph.nodes[node].get("bias", 0.0))
+    masks.update(new, warn_empty=False)
+    return net
