@@ -1,0 +1,346 @@
+"""``study: layer-sparsity`` — a path over λ of the layer penalty, collapse, refit, and what it buys.
+
+Hebiri & Lederer (2020, arXiv 2006.15604): train a deep narrow ReLU MLP with ``λ Σ_j r_j ‖neg([W_j, b_j])‖₂``
+(proximal steps by default), collapse the hidden layers whose ReLU is provably the identity into single
+linear maps, and refit the shallower network without the layer penalty. ``λ = 0`` is the unregularised
+network of the same depth trained with the same recipe (penalised phase + refit epochs), so every
+regularised row has a baseline that saw exactly as much training.
+
+Each trial records active (non-collapsed) hidden layers, test accuracy before and after refitting,
+parameters, FLOPs and the latency of the collapsed vs the original network measured side by side.
+The first layer is never collapsed here: normalised image inputs are negative in places, so a
+non-negative first layer would prove nothing (the row records the smallest input seen).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sparsewire.layers import (
+    ConnectionPenalty,
+    LayerPenalty,
+    collapse,
+    flops,
+    identity_layers,
+    layer_report,
+    measure_latency,
+    parameter_count,
+    refit,
+    train_penalized,
+)
+from sparsewire.models import MLP
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import DatasetConfig, load_splits
+from sparsewire.training import TrainConfig, evaluate
+
+
+def _default_datasets() -> list[DatasetConfig]:
+    return [DatasetConfig(name="mnist"), DatasetConfig(name="fashion-mnist")]
+
+
+class LayerSparsityConfig(BaseModel):
+    """Config of ``study: layer-sparsity`` (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["layer-sparsity"] = "layer-sparsity"
+    name: str = "layer-sparsity"
+    datasets: list[DatasetConfig] = Field(default_factory=_default_datasets, min_length=1)
+    hidden: list[int] = Field(default_factory=lambda: [32] * 8, min_length=1)
+    lambdas: list[float] = Field(default_factory=lambda: [0.0, 2.0, 4.0, 6.0, 10.0], min_length=1)
+    connection_lambda: float = Field(0.0, ge=0)
+    optimisation: Literal["proximal", "subgradient"] = "proximal"
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=8, batch_size=128, restore_best=False))
+    refit: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3, batch_size=128, restore_best=False))
+    latency_batch_sizes: list[int] = Field(default_factory=lambda: [1, 256], min_length=1)
+    latency_rounds: int = Field(30, ge=1)
+    latency_threads: int | None = Field(1, ge=1)
+    report_samples: int = Field(2000, ge=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+
+    @field_validator("lambdas")
+    @classmethod
+    def _lambdas(cls, values: list[float]) -> list[float]:
+        bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
+        if bad:
+            raise ValueError(f"the λ path must hold finite values >= 0 (0 = unregularised), got {bad}")
+        return sorted(set(values))
+
+    @field_validator("hidden")
+    @classmethod
+    def _hidden(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError(f"hidden widths must be >= 1, got {values}")
+        return values
+
+    @field_validator("latency_batch_sizes")
+    @classmethod
+    def _batches(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError(f"latency batch sizes must be >= 1, got {values}")
+        return values
+
+
+def _model(trial: dict[str, Any], splits: Any) -> MLP:
+    torch.manual_seed(trial["seed"])
+    return MLP([math.prod(splits.input_shape), *trial["hidden"], splits.num_classes], activation="relu")
+
+
+@register
+class LayerSparsityStudy(StudyType):
+    name = "layer-sparsity"
+    Config = LayerSparsityConfig
+
+    def check(self, config: LayerSparsityConfig) -> None:
+        for dataset in config.datasets:
+            load_splits(dataset)  # a missing or corrupt dataset fails here, before any training
+
+    def trials(self, config: LayerSparsityConfig) -> list[dict[str, Any]]:
+        shared = {
+            "hidden": config.hidden,
+            "connection_lambda": config.connection_lambda,
+            "optimisation": config.optimisation,
+            "train": config.train.model_dump(),
+            "refit": config.refit.model_dump(),
+            "latency_batch_sizes": config.latency_batch_sizes,
+            "latency_rounds": config.latency_rounds,
+            "latency_threads": config.latency_threads,
+            "report_samples": config.report_samples,
+        }
+        return [
+            {**shared, "dataset": d.model_dump(), "lam": lam, "seed": seed}
+            for d in config.datasets
+            for lam in config.lambdas
+            for seed in config.seeds
+        ]
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        start = time.perf_counter()
+        splits = load_splits(DatasetConfig(**trial["dataset"]))
+        seed, lam = trial["seed"], float(trial["lam"])
+        model = _model(trial, splits)
+        params_original, flops_original = parameter_count(model), flops(model)
+        connection = ConnectionPenalty(trial["connection_lambda"]) if trial["connection_lambda"] > 0 else None
+        penalty = LayerPenalty(lam) if lam > 0 else None
+        if connection is not None:
+            penalty = connection + penalty if penalty is not None else connection
+        train_cfg, refit_cfg = TrainConfig(**trial["train"]), TrainConfig(**trial["refit"])
+        tag = f"{trial['dataset']['name']} λ={lam:g} seed {seed}"
+        trained = train_penalized(model, splits.train, train_cfg, penalty, optimisation=trial["optimisation"],
+                                  seed=seed, progress=context.progress, desc=f"train {tag}")
+        acc_penalised = evaluate(model, splits.test)["accuracy"]
+        report = layer_report(model, splits.val[0][: trial["report_samples"]])
+        collapsed_ids = identity_layers(model)
+        shallow = collapse(model)
+        with torch.no_grad():
+            x = splits.test[0][:2000]
+            max_diff = float((shallow(x) - model(x)).abs().max())
+        acc_collapsed = evaluate(shallow, splits.test)["accuracy"]
+        refitted = refit(shallow, splits.train, refit_cfg, penalty=connection, optimisation=trial["optimisation"],
+                         seed=seed + 1000, progress=context.progress)
+        acc_refit = evaluate(shallow, splits.test)["accuracy"]
+        threads = torch.get_num_threads()
+        if trial["latency_threads"] is not None:
+            torch.set_num_threads(trial["latency_threads"])
+        try:
+            latency = measure_latency({"original": model, "collapsed": shallow}, splits.input_shape,
+                                      trial["latency_batch_sizes"], rounds=trial["latency_rounds"], seed=seed)
+        finally:
+            torch.set_num_threads(threads)
+        row: dict[str, Any] = {
+            "dataset": trial["dataset"]["name"],
+            "lam": lam,
+            "seed": seed,
+            "optimisation": trial["optimisation"],
+            "hidden_layers": len(trial["hidden"]),
+            "collapsed_layers": collapsed_ids,
+            "n_collapsed": len(collapsed_ids),
+            "active_hidden_layers": len(trial["hidden"]) - len(collapsed_ids),
+            "linear_layers_after": len(shallow.layers),
+            "test_accuracy_penalised": acc_penalised,
+            "test_accuracy_collapsed": acc_collapsed,
+            "test_accuracy_refit": acc_refit,
+            "collapse_max_abs_diff": max_diff,
+            "params_original": params_original,
+            "params_collapsed": parameter_count(shallow),
+            "flops_original": flops_original,
+            "flops_collapsed": flops(shallow),
+            "input_min": float(splits.train[0].min()),
+            "first_layer_collapsible": False,
+            "negative_weight_fraction": [r.negative_weight_fraction for r in report],
+            "negative_preactivation_fraction": [r.negative_preactivation_fraction for r in report],
+            "latency_threads": trial["latency_threads"] or threads,
+            "train_seconds": trained.seconds,
+            "refit_seconds": refitted.seconds,
+        }
+        by = {(r.model, r.batch_size): r.median_s for r in latency}
+        for b in trial["latency_batch_sizes"]:
+            row[f"latency_original_b{b}_s"] = by[("original", b)]
+            row[f"latency_collapsed_b{b}_s"] = by[("collapsed", b)]
+            row[f"latency_ratio_b{b}"] = by[("collapsed", b)] / by[("original", b)]
+        row["trial_seconds"] = time.perf_counter() - start
+        return row
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return summarise(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        summary = summarise(table)
+        parts = [
+            "Layer sparsity (Hebiri & Lederer 2020): penalty `λ Σ_j ‖neg([W_j, b_j])‖₂` on hidden layers 2..L "
+            "(Frobenius norm of the negative part, one group per layer, so a proximal step clears a whole "
+            "layer's negative part at once), then collapse of the hidden layers whose ReLU is provably the "
+            "identity, then refitting without the layer penalty. λ = 0 is the unregularised network of the same "
+            "depth with the same training (penalised phase + refit epochs). Accuracies are test accuracy in %, "
+            "mean ± std over seeds; *active* hidden layers are the ReLUs left after collapsing; latency ratio = "
+            "collapsed / original forward time (median of interleaved rounds in one process; < 1 is faster).",
+            "",
+        ]
+        if "input_min" in table and (table["input_min"] < 0).any():
+            parts += [
+                f"**First layer not collapsed:** the normalised inputs are negative in places (smallest value "
+                f"{table['input_min'].min():.3f}), so a non-negative first layer would not make its ReLU the "
+                "identity; the penalty leaves it alone and at most "
+                f"{int(table['hidden_layers'].max()) - 1} of {int(table['hidden_layers'].max())} hidden layers can "
+                "collapse.",
+                "",
+            ]
+        parts += [summary.to_markdown(index=False), ""]
+        best = best_tradeoffs(table)
+        if not best.empty:
+            parts += ["## Best trade-off per dataset", "",
+                      "The λ with the most collapsed layers whose mean accuracy after refitting is within 1 point of "
+                      "the unregularised network (λ = 0); if none qualifies, the most accurate regularised λ.", "",
+                      best.to_markdown(index=False), ""]
+        png = _accuracy_vs_active(table, out_dir / "accuracy_vs_active_layers.png")
+        parts += [f"![accuracy vs active layers]({png.name})", ""]
+        lat = [c for c in table.columns if c.startswith("latency_ratio_b")]
+        if lat:
+            png = _latency_ratio(table, lat, out_dir / "latency_ratio.png")
+            parts += [f"![latency ratio]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def _fmt(values: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
+    mean = values.mean() * scale
+    if len(values) < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {values.std(ddof=1) * scale:.{digits}f}"
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over seeds per (dataset, λ)."""
+    if table.empty:
+        return table
+    rows = []
+    for (dataset, lam), part in table.groupby(["dataset", "lam"], sort=True):
+        row = {
+            "dataset": dataset,
+            "lam": lam,
+            "seeds": part["seed"].nunique(),
+            "active_hidden": _fmt(part["active_hidden_layers"], 1, 1),
+            "of_hidden": int(part["hidden_layers"].max()),
+            "acc_penalised_pct": _fmt(part["test_accuracy_penalised"]),
+            "acc_refit_pct": _fmt(part["test_accuracy_refit"]),
+            "params": int(round(part["params_collapsed"].mean())),
+            "params_original": int(part["params_original"].max()),
+            "mflops": round(part["flops_collapsed"].mean() / 1e6, 4),
+        }
+        for column in sorted(c for c in part.columns if c.startswith("latency_ratio_b")):
+            row[column.replace("latency_ratio_", "lat_ratio_")] = _fmt(part[column], 1, 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_tradeoffs(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
+    """Per dataset: the regularised λ with most collapsed layers within ``tolerance`` of λ = 0 after refit."""
+    rows = []
+    for dataset, part in table.groupby("dataset", sort=True):
+        base = part[part["lam"] == 0]
+        reg = part[part["lam"] > 0]
+        if base.empty or reg.empty:
+            continue
+        stats = reg.groupby("lam").agg(acc=("test_accuracy_refit", "mean"), collapsed=("n_collapsed", "mean"))
+        base_acc = base["test_accuracy_refit"].mean()
+        ok = stats[stats["acc"] >= base_acc - tolerance]
+        lam = (ok.sort_values(["collapsed", "acc"], ascending=False).index[0] if not ok.empty
+               else stats["acc"].idxmax())
+        chosen = reg[reg["lam"] == lam]
+        rows.append({
+            "dataset": dataset,
+            "lam": lam,
+            "within_1pt": not ok.empty,
+            "active_hidden": _fmt(chosen["active_hidden_layers"], 1, 1),
+            "of_hidden": int(chosen["hidden_layers"].max()),
+            "acc_refit_pct": _fmt(chosen["test_accuracy_refit"]),
+            "baseline_acc_pct (λ=0, same depth)": _fmt(base["test_accuracy_refit"]),
+            "delta_pts": round(100 * (chosen["test_accuracy_refit"].mean() - base_acc), 2),
+            "params": f"{int(chosen['params_collapsed'].mean())} vs {int(base['params_collapsed'].mean())}",
+        })
+    return pd.DataFrame(rows)
+
+
+def _accuracy_vs_active(table: pd.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(table.groupby("dataset", sort=True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, (dataset, part) in zip(axes[0], panels, strict=True):
+        stats = part.groupby("lam").agg(
+            active=("active_hidden_layers", "mean"), active_sd=("active_hidden_layers", "std"),
+            refit=("test_accuracy_refit", "mean"), refit_sd=("test_accuracy_refit", "std"),
+            pen=("test_accuracy_penalised", "mean"), pen_sd=("test_accuracy_penalised", "std"),
+        ).fillna(0.0)
+        ax.errorbar(stats["active"], 100 * stats["pen"], xerr=stats["active_sd"], yerr=100 * stats["pen_sd"],
+                    fmt="o", color="tab:gray", alpha=0.7, label="before refitting")
+        ax.errorbar(stats["active"], 100 * stats["refit"], xerr=stats["active_sd"], yerr=100 * stats["refit_sd"],
+                    fmt="o", color="tab:blue", label="after refitting")
+        for lam, s in stats.iterrows():
+            ax.annotate(f"λ={lam:g}", (s["active"], 100 * s["refit"]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
+        ax.set_xlabel("active hidden layers (ReLUs left after collapsing)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset} · {int(part['hidden_layers'].max())} hidden layers")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _latency_ratio(table: pd.DataFrame, columns: list[str], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = list(table.groupby("dataset", sort=True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, (dataset, part) in zip(axes[0], panels, strict=True):
+        for column in sorted(columns, key=lambda c: int(c.rsplit("b", 1)[1])):
+            stats = part.groupby("lam")[column].agg(["mean", "std"]).fillna(0.0)
+            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3,
+                        label=f"batch {column.rsplit('b', 1)[1]}")
+        ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
+        ax.set_xlabel("λ (layer penalty)")
+        ax.set_ylabel("latency collapsed / original")
+        ax.set_title(dataset)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
