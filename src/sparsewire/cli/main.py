@@ -131,4 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m sparsewire.cli.main`: plugins register into the importable module, not this __main__ copy.
+    from sparsewire.cli import main as _cli
+
+    sys.exit(_cli.main())
