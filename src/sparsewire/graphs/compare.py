@@ -24,13 +24,17 @@ from sparsewire.graphs.errors import GraphError
 from sparsewire.masks import Masks
 
 
-def overlap(kept_a: int, kept_b: int, both: int, total: int) -> dict[str, float]:
-    """Jaccard, Hamming and chance-level numbers from the four counts (see the module doc)."""
+def overlap(kept_a: int, kept_b: int, both: int, total: int, expected: float | None = None) -> dict[str, float]:
+    """Jaccard, Hamming and chance-level numbers from the four counts (see the module doc).
+
+    ``expected`` overrides the chance intersection ``a·b/n`` (pooled layers pass the sum of their own).
+    """
     if not 0 <= both <= min(kept_a, kept_b) or max(kept_a, kept_b) > total:
         raise ValueError(f"inconsistent counts: a={kept_a}, b={kept_b}, both={both}, total={total}")
     union = kept_a + kept_b - both
     jaccard = both / union if union else 1.0
-    expected = kept_a * kept_b / total if total else 0.0
+    if expected is None:
+        expected = kept_a * kept_b / total if total else 0.0
     expected_union = kept_a + kept_b - expected
     expected_jaccard = expected / expected_union if expected_union > 0 else 1.0
     corrected = (jaccard - expected_jaccard) / (1 - expected_jaccard) if expected_jaccard < 1 else 1.0
@@ -61,7 +65,9 @@ def compare_masks(a: nn.Module | Mapping[str, torch.Tensor], b: nn.Module | Mapp
     """Per-layer and global overlap of two masked models (or ``name -> bool mask`` dicts).
 
     Returns ``{"layers": {name: overlap}, "global": overlap}``; the global numbers pool all weights
-    (so large layers weigh more). Raises :class:`GraphError` if the architectures differ.
+    (so large layers weigh more), and their chance level is the sum of the layers' chance intersections:
+    random masks *with the same per-layer densities*, so that an allocation that merely gives both
+    structures the same layer densities does not count as agreement. Raises :class:`GraphError` if the architectures differ.
     """
     ma, mb = _as_masks(a), _as_masks(b)
     if list(ma) != list(mb):
@@ -73,7 +79,8 @@ def compare_masks(a: nn.Module | Mapping[str, torch.Tensor], b: nn.Module | Mapp
             raise GraphError(f"{name}: shapes differ, {tuple(x.shape)} vs {tuple(y.shape)}")
         layers[name] = overlap(int(x.sum()), int(y.sum()), int((x & y).sum()), x.numel())
     pooled = [sum(layer[k] for layer in layers.values()) for k in ("kept_a", "kept_b", "intersection", "total")]
-    return {"layers": layers, "global": overlap(*pooled)}
+    chance = sum(layer["expected_intersection"] for layer in layers.values())
+    return {"layers": layers, "global": overlap(*pooled, expected=chance)}
 
 
 def compare_graphs(a: nx.Graph, b: nx.Graph) -> dict[str, Any]:

@@ -14,7 +14,6 @@ output nodes (default: the last layer).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Iterable
 
@@ -75,8 +74,8 @@ class GraphNetwork(nn.Module):
         inputs: nodes the input attaches to: ``"sources"`` (default), ``"first-layer"`` or a list of nodes.
         outputs: nodes the output reads: ``"last-layer"`` (default), ``"sinks"`` or a list of nodes.
 
-    Weights are drawn like PyTorch's default (uniform, bound ``1/sqrt(fan_in)``) with the fan-in counted
-    over the node's actual incoming edges, so sparse nodes are not starved. Attributes: ``dag`` (the
+    Weights are drawn uniformly with the He/Glorot scale of the activation, the fan-in counted over the
+    node's actual incoming edges (so deep, sparse structures neither vanish nor explode at init). Attributes: ``dag`` (the
     oriented graph), ``layers`` (node lists), ``structure`` (:class:`~sparsewire.graphs.build.LayeredGraph`).
     """
 
@@ -115,7 +114,10 @@ class GraphNetwork(nn.Module):
 
     @torch.no_grad()
     def _initialise(self, masks: Masks, seed: int) -> None:
+        """He/Glorot-style uniform init (He et al. 2015, Eq. 10) with the fan-in of every node counted over
+        its actual incoming edges: bound ``gain·sqrt(3 / fan_in)``; biases start at zero."""
         generator = torch.Generator().manual_seed(seed)
+        gain = nn.init.calculate_gain("linear" if self.activation_name == "identity" else self.activation_name)
         fan_in = [torch.zeros(s) for s in self.structure.sizes]
         for name, mask in masks.items():
             group, key, _ = name.split(".")
@@ -124,13 +126,12 @@ class GraphNetwork(nn.Module):
         out_fan = sum(mask.sum(1) for name, mask in masks.items() if name.startswith("outputs."))
         for name, param, mask in masks.parameters():
             group, key, _ = name.split(".")
-            rows = out_fan if group == "outputs" else fan_in[int(key.split("_")[-1])]
-            bound = rows.clamp(min=1).rsqrt().unsqueeze(1)
+            rows, g = (out_fan, 1.0) if group == "outputs" else (fan_in[int(key.split("_")[-1])], gain)
+            bound = g * (3.0 / rows.clamp(min=1)).sqrt().unsqueeze(1)
             param.copy_((torch.rand(param.shape, generator=generator) * 2 - 1) * bound * mask)
-        for j, bias in enumerate(self.biases):
-            bias.copy_((torch.rand(bias.shape, generator=generator) * 2 - 1) * fan_in[j].clamp(min=1).rsqrt())
-        bound = 1 / math.sqrt(max(sum(len(u) for u in self.output_units.values()), 1))
-        self.output_bias.copy_((torch.rand(self.out_features, generator=generator) * 2 - 1) * bound)
+        for bias in self.biases:
+            bias.zero_()
+        self.output_bias.zero_()
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Activations ``h_j`` of every layer for input ``x`` of shape ``(B, in_features)`` (or ``(B, ...)``)."""

@@ -1,6 +1,7 @@
 """Study types (``study:`` in a config) and the machinery that runs them."""
 
 from sparsewire.studies import layer_sparsity as _layer_sparsity  # noqa: F401 - registers study: layer-sparsity
+from sparsewire.studies import prior as _prior  # noqa: F401 - registers study: prior
 from sparsewire.studies import prune as _prune  # noqa: F401 - registers study: prune
 from sparsewire.studies import reber_prune as _reber_prune  # noqa: F401 - registers study: reber-prune
 from sparsewire.studies.base import STUDY_TYPES, StudyType, TrialContext, get_study_type, register

@@ -1,0 +1,236 @@
+"""``study: prior`` — train networks built from random-graph priors and record structure + accuracy.
+
+Stier, Darji & Granitzer (2021), Sec. 3–4: sparse networks made by *prior initialisation* from
+Watts–Strogatz, Barabási–Albert and Erdős–Rényi graphs, trained on MNIST / Fashion-MNIST, with the 23
+structural features of each graph recorded so that accuracy can be predicted from structure alone.
+Each trial generates one graph (generator, size, parameters, seed), builds a
+:class:`~sparsewire.graphs.feedforward.GraphNetwork` (input fully attached to the sources, output read
+from the sinks by default so that no node is dead), trains it and records its test accuracy, its
+structural features (of the oriented DAG the network is built from; same names as
+:data:`~sparsewire.graphs.features.FEATURE_NAMES`) and layered metrics (dead units, log10 paths).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sparsewire.graphs.errors import GraphWarning
+from sparsewire.graphs.features import FEATURE_NAMES, structural_features
+from sparsewire.graphs.feedforward import ACTIVATIONS, GraphNetwork
+from sparsewire.graphs.layered import layered_metrics
+from sparsewire.graphs.priors import GENERATORS, generate
+from sparsewire.masks import Masks
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import DatasetConfig, load_splits
+from sparsewire.training import TrainConfig, evaluate, train
+
+
+class PriorConfig(BaseModel):
+    """One family of priors: a generator, the graph sizes to try and its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generator: str
+    nodes: list[int] = Field(default_factory=lambda: [100])
+    params: dict[str, int | float] = Field(default_factory=dict)
+
+    @field_validator("generator")
+    @classmethod
+    def _generator(cls, name: str) -> str:
+        if name not in GENERATORS:
+            raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS)}")
+        return name
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, nodes: list[int]) -> list[int]:
+        if not nodes or any(n < 1 for n in nodes):
+            raise ValueError(f"nodes must be a non-empty list of positive sizes, got {nodes}")
+        return nodes
+
+
+class PriorStudyConfig(BaseModel):
+    """Config of ``study: prior`` (every key is checked; unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["prior"] = "prior"
+    name: str = "prior"
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    priors: list[PriorConfig] = Field(default_factory=lambda: [
+        PriorConfig(generator="watts-strogatz", params={"k": 4, "p": 0.3}),
+        PriorConfig(generator="barabasi-albert", params={"m": 2})])
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3, batch_size=128))
+    activation: str = "relu"
+    outputs: Literal["last-layer", "sinks"] = "sinks"
+    seeds: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, name: str) -> str:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+        return name
+
+
+def _params(trial: dict[str, Any]) -> dict[str, Any]:
+    """Integer-valued parameters (k, m) back to int: YAML and JSON may carry them as floats."""
+    return {k: int(v) if float(v).is_integer() and k in ("k", "m", "tries") else v for k, v in trial["params"].items()}
+
+
+@register
+class PriorStudy(StudyType):
+    name = "prior"
+    Config = PriorStudyConfig
+
+    def check(self, config: PriorStudyConfig) -> None:
+        load_splits(config.dataset)  # missing data fails here, before any training
+        for prior in config.priors:
+            for n in prior.nodes:
+                generate(prior.generator, n, seed=config.seeds[0], **_params({"params": prior.params}))
+
+    def trials(self, config: PriorStudyConfig) -> list[dict[str, Any]]:
+        shared = {"dataset": config.dataset.model_dump(), "dataset_identity": config.dataset.identity(),
+                  "train": config.train.model_dump(), "activation": config.activation, "outputs": config.outputs}
+        return [{**shared, "generator": prior.generator, "nodes": n, "params": dict(sorted(prior.params.items())),
+                 "seed": seed}
+                for prior in config.priors for n in prior.nodes for seed in config.seeds]
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        start = time.perf_counter()
+        splits = load_splits(DatasetConfig(**trial["dataset"]))
+        seed = trial["seed"]
+        graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded below instead
+            net = GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes,
+                               activation=trial["activation"], seed=seed, outputs=trial["outputs"])
+        torch.manual_seed(seed)
+        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
+                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {seed}")
+        masks = Masks.of(net)
+        metrics = layered_metrics(net)
+        row = {
+            "dataset": trial["dataset"]["name"],
+            "generator": trial["generator"],
+            "nodes_requested": trial["nodes"],
+            "params": trial["params"],
+            "seed": seed,
+            "test_accuracy": evaluate(net, splits.test)["accuracy"],
+            "val_accuracy": evaluate(net, splits.val)["accuracy"],
+            "weights_remaining": masks.remaining(),
+            "weights_total": masks.total(),
+            "density": masks.density(),
+            "layer_sizes": net.structure.sizes,
+            "dead_units": metrics["dead_units"],
+            "log10_paths": metrics["log10_paths"],
+            "effective_parameters": metrics["effective_parameters"],
+            "epochs": result.epochs,
+            "train_seconds": result.seconds,
+        }
+        row |= structural_features(net.dag)
+        row["trial_seconds"] = time.perf_counter() - start
+        return row
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return summarise(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        summary = summarise(table)
+        corr = feature_correlations(table)
+        parts = [
+            "Networks built from random graphs (Stier, Darji & Granitzer 2021): every node a ReLU neuron, layered "
+            "by longest path, input fully attached to the sources, output read from the sinks. Accuracy is test "
+            "accuracy in %, mean ± std over seeds; `nodes`, `edges`, `layers` are the graph's (mean over seeds); "
+            "`weights` counts all kept weights including the input and output attachments.",
+            "",
+            summary.to_markdown(index=False),
+            "",
+            "## Which structural features go with accuracy?",
+            "",
+            "Spearman rank correlation of each feature with test accuracy over all trials (n = "
+            f"{len(table)}). Features are strongly correlated with size, so these are associations, not effects.",
+            "",
+            corr.to_markdown(index=False, floatfmt=".3f") if not corr.empty else "(too few trials)",
+            "",
+        ]
+        for png in plot_prior_results(table, out_dir):
+            parts += [f"![{png.stem}]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std of test accuracy per (dataset, generator, params, size), with graph sizes."""
+    if table.empty:
+        return table
+    table = table.assign(params=table["params"].astype(str))
+    keys = ["dataset", "generator", "params", "nodes_requested"]
+
+    def fmt(values: pd.Series) -> str:
+        std = values.std(ddof=1) if len(values) > 1 else math.nan
+        mean = 100 * values.mean()
+        return f"{mean:.2f} ± {100 * std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
+
+    out = table.groupby(keys, sort=True).agg(
+        seeds=("seed", "nunique"), test_acc_pct=("test_accuracy", fmt), edges=("edges", "mean"),
+        layers=("layers", "mean"), weights=("weights_remaining", "mean"), diameter=("diameter", "mean"),
+    ).reset_index().rename(columns={"nodes_requested": "nodes"})
+    return out.round({"edges": 1, "layers": 1, "weights": 0, "diameter": 1})
+
+
+def feature_correlations(table: pd.DataFrame) -> pd.DataFrame:
+    """Spearman correlation of every structural feature with test accuracy (constant features omitted)."""
+    if len(table) < 3:
+        return pd.DataFrame()
+    rows = []
+    for name in [*FEATURE_NAMES, "log10_paths", "weights_remaining"]:
+        if name in table and table[name].nunique() > 1:
+            rows.append({"feature": name, "spearman_vs_accuracy": table[name].corr(table["test_accuracy"], method="spearman")})
+    out = pd.DataFrame(rows)
+    return out.reindex(out["spearman_vs_accuracy"].abs().sort_values(ascending=False).index) if rows else out
+
+
+def plot_prior_results(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Accuracy vs graph size per generator, and accuracy vs two structural features."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for (dataset, generator), part in table.groupby(["dataset", "generator"], sort=True):
+        stats = part.groupby("nodes_requested")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=f"{generator} ({dataset})")
+    ax.set_xlabel("graph nodes (neurons)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "accuracy_vs_nodes.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, feature in zip(axes, ["average_shortest_path_length", "edges"], strict=True):
+        for generator, part in table.groupby("generator", sort=True):
+            ax.scatter(part[feature], 100 * part["test_accuracy"], label=generator, s=18)
+        ax.set_xlabel(feature)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "accuracy_vs_features.png")
+    fig.savefig(paths[-1], dpi=120)
+    plt.close(fig)
+    return paths

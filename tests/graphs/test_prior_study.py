@@ -1,0 +1,43 @@
+"""``study: prior`` end to end on a small real MNIST slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sparsewire.graphs.features import FEATURE_NAMES
+from sparsewire.results.report import write_report
+from sparsewire.studies import load_config, run_study
+from sparsewire.studies.config import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def test_prior_study_on_a_slice(shared_data, tmp_path):
+    study_type, config = load_config(CONFIGS / "prior-quick.yaml", [
+        f"dataset.data_dir={shared_data}", "dataset.train_limit=600", "dataset.val_size=300", "train.epochs=1",
+        "priors=[{generator: watts-strogatz, nodes: [20], params: {k: 4, p: 0.3}}, "
+        "{generator: barabasi-albert, nodes: [20], params: {m: 2}}]"])
+    summary = run_study(study_type, config, tmp_path, progress=False, echo=lambda s: None)
+    assert (summary.done, summary.failed) == (2, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert set(FEATURE_NAMES) <= set(table.columns)
+    assert (table["nodes"] == 20).all() and table["test_accuracy"].between(0, 1).all()
+    assert (table["dead_units"] == 0).all()  # the output reads every sink: no node is dead
+    report = write_report(tmp_path).read_text()
+    assert "too few trials" in report and "barabasi-albert" in report  # 2 trials: no correlations
+    assert (tmp_path / "accuracy_vs_nodes.png").exists()
+    again = run_study(study_type, config, tmp_path, progress=False, echo=lambda s: None)
+    assert (again.done, again.skipped) == (0, 2)
+
+
+def test_bad_prior_configs_are_rejected(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("study: prior\npriors: [{generator: small-world, nodes: [10]}]\n")
+    with pytest.raises((ConfigError, ValueError)):
+        load_config(path)
+    path.write_text("study: prior\npriors: [{generator: erdos-renyi, nodes: [10]}]\nepochs: 3\n")
+    with pytest.raises((ConfigError, ValueError)):
+        load_config(path)
