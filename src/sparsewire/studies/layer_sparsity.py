@@ -53,7 +53,8 @@ class LayerSparsityConfig(BaseModel):
     study: Literal["layer-sparsity"] = "layer-sparsity"
     name: str = "layer-sparsity"
     datasets: list[DatasetConfig] = Field(default_factory=_default_datasets, min_length=1)
-    hidden: list[int] = Field(default_factory=lambda: [32] * 8, min_length=1)
+    hidden: list[list[int]] = Field(default_factory=lambda: [[32] * 8], min_length=1)
+    """Hidden widths of each architecture (one list = one architecture; a flat list is one architecture)."""
     lambdas: list[float] = Field(default_factory=lambda: [0.0, 2.0, 4.0, 6.0, 10.0], min_length=1)
     connection_lambda: float = Field(0.0, ge=0)
     optimisation: Literal["proximal", "subgradient"] = "proximal"
@@ -73,11 +74,15 @@ class LayerSparsityConfig(BaseModel):
             raise ValueError(f"the λ path must hold finite values >= 0 (0 = unregularised), got {bad}")
         return sorted(set(values))
 
-    @field_validator("hidden")
+    @field_validator("hidden", mode="before")
     @classmethod
-    def _hidden(cls, values: list[int]) -> list[int]:
-        if any(v < 1 for v in values):
-            raise ValueError(f"hidden widths must be >= 1, got {values}")
+    def _hidden(cls, values: Any) -> Any:
+        if isinstance(values, list) and values and all(isinstance(v, int) for v in values):
+            values = [values]
+        if isinstance(values, list):
+            for arch in values:
+                if not isinstance(arch, list) or not arch or any(not isinstance(v, int) or v < 1 for v in arch):
+                    raise ValueError(f"each architecture needs at least one hidden width >= 1, got {arch}")
         return values
 
     @field_validator("latency_batch_sizes")
@@ -104,7 +109,6 @@ class LayerSparsityStudy(StudyType):
 
     def trials(self, config: LayerSparsityConfig) -> list[dict[str, Any]]:
         shared = {
-            "hidden": config.hidden,
             "connection_lambda": config.connection_lambda,
             "optimisation": config.optimisation,
             "train": config.train.model_dump(),
@@ -115,8 +119,9 @@ class LayerSparsityStudy(StudyType):
             "report_samples": config.report_samples,
         }
         return [
-            {**shared, "dataset": d.model_dump(), "lam": lam, "seed": seed}
+            {**shared, "dataset": d.model_dump(), "hidden": hidden, "lam": lam, "seed": seed}
             for d in config.datasets
+            for hidden in config.hidden
             for lam in config.lambdas
             for seed in config.seeds
         ]
@@ -215,7 +220,7 @@ class LayerSparsityStudy(StudyType):
         parts += [summary.to_markdown(index=False), ""]
         best = best_tradeoffs(table)
         if not best.empty:
-            parts += ["## Best trade-off per dataset", "",
+            parts += ["## Best trade-off per dataset and depth", "",
                       "The λ with the most collapsed layers whose mean accuracy after refitting is within 1 point of "
                       "the unregularised network (λ = 0); if none qualifies, the most accurate regularised λ.", "",
                       best.to_markdown(index=False), ""]
@@ -236,17 +241,17 @@ def _fmt(values: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds per (dataset, λ)."""
+    """Mean ± std over seeds per (dataset, depth, λ)."""
     if table.empty:
         return table
     rows = []
-    for (dataset, lam), part in table.groupby(["dataset", "lam"], sort=True):
+    for (dataset, depth, lam), part in table.groupby(["dataset", "hidden_layers", "lam"], sort=True):
         row = {
             "dataset": dataset,
+            "hidden_layers": depth,
             "lam": lam,
             "seeds": part["seed"].nunique(),
             "active_hidden": _fmt(part["active_hidden_layers"], 1, 1),
-            "of_hidden": int(part["hidden_layers"].max()),
             "acc_penalised_pct": _fmt(part["test_accuracy_penalised"]),
             "acc_refit_pct": _fmt(part["test_accuracy_refit"]),
             "params": int(round(part["params_collapsed"].mean())),
@@ -260,9 +265,10 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_tradeoffs(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
-    """Per dataset: the regularised λ with most collapsed layers within ``tolerance`` of λ = 0 after refit."""
+    """Per dataset and depth: the regularised λ with most collapsed layers within ``tolerance`` of λ = 0
+    (same depth) after refitting; the most accurate regularised λ if none qualifies."""
     rows = []
-    for dataset, part in table.groupby("dataset", sort=True):
+    for (dataset, depth), part in table.groupby(["dataset", "hidden_layers"], sort=True):
         base = part[part["lam"] == 0]
         reg = part[part["lam"] > 0]
         if base.empty or reg.empty:
@@ -275,10 +281,10 @@ def best_tradeoffs(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame
         chosen = reg[reg["lam"] == lam]
         rows.append({
             "dataset": dataset,
+            "hidden_layers": depth,
             "lam": lam,
             "within_1pt": not ok.empty,
             "active_hidden": _fmt(chosen["active_hidden_layers"], 1, 1),
-            "of_hidden": int(chosen["hidden_layers"].max()),
             "acc_refit_pct": _fmt(chosen["test_accuracy_refit"]),
             "baseline_acc_pct (λ=0, same depth)": _fmt(base["test_accuracy_refit"]),
             "delta_pts": round(100 * (chosen["test_accuracy_refit"].mean() - base_acc), 2),
@@ -294,25 +300,28 @@ def _accuracy_vs_active(table: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     panels = list(table.groupby("dataset", sort=True))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (dataset, part) in zip(axes[0], panels, strict=True):
-        stats = part.groupby("lam").agg(
-            active=("active_hidden_layers", "mean"), active_sd=("active_hidden_layers", "std"),
-            refit=("test_accuracy_refit", "mean"), refit_sd=("test_accuracy_refit", "std"),
-            pen=("test_accuracy_penalised", "mean"), pen_sd=("test_accuracy_penalised", "std"),
-        ).fillna(0.0)
-        ax.errorbar(stats["active"], 100 * stats["pen"], xerr=stats["active_sd"], yerr=100 * stats["pen_sd"],
-                    fmt="o", color="tab:gray", alpha=0.7, label="before refitting")
-        ax.errorbar(stats["active"], 100 * stats["refit"], xerr=stats["active_sd"], yerr=100 * stats["refit_sd"],
-                    fmt="o", color="tab:blue", label="after refitting")
-        for lam, s in stats.iterrows():
-            ax.annotate(f"λ={lam:g}", (s["active"], 100 * s["refit"]), textcoords="offset points", xytext=(4, 4),
-                        fontsize=8)
+        for k, (depth, sub) in enumerate(part.groupby("hidden_layers", sort=True)):
+            stats = sub.groupby("lam").agg(
+                active=("active_hidden_layers", "mean"), active_sd=("active_hidden_layers", "std"),
+                refit=("test_accuracy_refit", "mean"), refit_sd=("test_accuracy_refit", "std"),
+                pen=("test_accuracy_penalised", "mean"), pen_sd=("test_accuracy_penalised", "std"),
+            ).fillna(0.0)
+            color = colors[k % len(colors)]
+            ax.errorbar(stats["active"], 100 * stats["pen"], xerr=stats["active_sd"], yerr=100 * stats["pen_sd"],
+                        fmt="x", color=color, alpha=0.5, label=f"{depth} hidden: before refitting")
+            ax.errorbar(stats["active"], 100 * stats["refit"], xerr=stats["active_sd"], yerr=100 * stats["refit_sd"],
+                        fmt="o", color=color, label=f"{depth} hidden: after refitting")
+            for lam, st in stats.iterrows():
+                ax.annotate(f"λ={lam:g}", (st["active"], 100 * st["refit"]), textcoords="offset points",
+                            xytext=(4, 3), fontsize=7, color=color)
         ax.set_xlabel("active hidden layers (ReLUs left after collapsing)")
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{dataset} · {int(part['hidden_layers'].max())} hidden layers")
+        ax.set_title(f"{dataset} (λ = 0: unregularised, same depth)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -327,18 +336,21 @@ def _latency_ratio(table: pd.DataFrame, columns: list[str], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     panels = list(table.groupby("dataset", sort=True))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    styles = ["-", "--", ":", "-."]
     for ax, (dataset, part) in zip(axes[0], panels, strict=True):
-        for column in sorted(columns, key=lambda c: int(c.rsplit("b", 1)[1])):
-            stats = part.groupby("lam")[column].agg(["mean", "std"]).fillna(0.0)
-            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3,
-                        label=f"batch {column.rsplit('b', 1)[1]}")
+        for k, column in enumerate(sorted(columns, key=lambda c: int(c.rsplit("b", 1)[1]))):
+            for depth, sub in part.groupby("hidden_layers", sort=True):
+                stats = sub.groupby("lam")[column].agg(["mean", "std"]).fillna(0.0)
+                ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3,
+                            linestyle=styles[k % len(styles)],
+                            label=f"batch {column.rsplit('b', 1)[1]}, {depth} hidden")
         ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
         ax.set_xlabel("λ (layer penalty)")
-        ax.set_ylabel("latency collapsed / original")
+        ax.set_ylabel("latency collapsed / original (< 1: faster)")
         ax.set_title(dataset)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
