@@ -126,3 +126,31 @@ def recurrent_masks(model: nn.Module) -> Masks:
     if not names:
         raise ValueError(f"{type(model).__name__} has no recurrent layer to mask")
     return Masks(model, prunable=names)
+
+
+class GraphRecurrentClassifier(nn.Module):
+    """A character embedding feeding a :class:`sparsewire.graphs.recurrent.GraphRNN` built from ``graph``,
+    read out at each sequence's last valid step (the graph → recurrent network of Stier et al. 2021, Sec. 3.1).
+
+    The GraphRNN carries its own masks (its graph's adjacency on the i2h matrices); the embedding stays dense.
+    Padding is handled as in :class:`RecurrentClassifier` (right-padding, gather of the last valid step).
+    """
+
+    def __init__(self, graph, cell: str = "lstm", num_classes: int = 2, *, vocab_size: int = 27,
+                 embedding_dim: int | None = 8, seed: int = 0) -> None:
+        super().__init__()
+        from sparsewire.graphs.recurrent import GraphRNN
+
+        self.vocab_size = int(vocab_size)
+        torch.manual_seed(seed)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0) if embedding_dim else None
+        self.graph_rnn = GraphRNN(graph, embedding_dim or vocab_size, num_classes, cell=cell, seed=seed)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is None:
+            lengths = (tokens != 0).sum(1)
+        longest = int(lengths.max())
+        x = tokens[:, :longest]
+        x = self.embedding(x) if self.embedding is not None else F.one_hot(x, self.vocab_size).float()
+        out = self.graph_rnn(x)
+        return out[torch.arange(out.shape[0]), lengths.to(out.device) - 1]

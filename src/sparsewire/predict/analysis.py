@@ -1,0 +1,116 @@
+"""Performance prediction from structure: correlations, CV-scored predictors, ablations, importances.
+
+Stier, Darji & Granitzer (2021), Sec. 4.3 predict the test accuracy of networks from the 23 structural
+features of their graphs alone (R² up to 0.81 for recurrent networks on the Reber grammar). This module
+does that for any results table with feature columns and an accuracy column, optionally per group
+(e.g. per recurrent cell type).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import r2_score
+
+from sparsewire.predict.correlation import correlations
+from sparsewire.predict.predictors import PREDICTORS, cv_table, importances, out_of_fold
+from sparsewire.predict.table import PredictError, clean, count_features, default_features
+
+
+@dataclass
+class GroupPrediction:
+    """Everything predicted for one group of rows (or the whole table)."""
+
+    group: str
+    rows: int
+    dropped: int
+    target: str
+    correlations: pd.DataFrame
+    cv: pd.DataFrame
+    importances: pd.DataFrame
+    scatter: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Out-of-fold ``predicted`` vs ``actual`` of the best predictor on all features."""
+    scatter_predictor: str = ""
+
+
+def feature_sets(features: Sequence[str], ablations: bool = True) -> dict[str, list[str]]:
+    """``all`` plus, with ``ablations``, ``counts only`` and ``all but counts`` (when both are non-empty)."""
+    sets = {"all": list(features)}
+    if ablations:
+        counts = set(count_features())
+        only = [f for f in features if f in counts]
+        rest = [f for f in features if f not in counts]
+        if only and rest:
+            sets["counts only"] = only
+            sets["all but counts"] = rest
+    return sets
+
+
+def predict_group(
+    table: pd.DataFrame,
+    features: Sequence[str],
+    target: str,
+    *,
+    group: str = "all rows",
+    predictors: Sequence[str] = tuple(PREDICTORS),
+    folds: int = 5,
+    repeats: int = 5,
+    seed: int = 0,
+    ablations: bool = True,
+    progress: bool = False,
+) -> GroupPrediction:
+    """Correlations, CV R² per (feature set, predictor), importances and an out-of-fold scatter for one table."""
+    data, dropped = clean(table, features, target)
+    if data[target].nunique() < 2:
+        raise PredictError(f"{group}: the target {target!r} is constant over {len(data)} rows; nothing to predict")
+    sets = feature_sets(features, ablations)
+    cv = cv_table(data, sets, target, predictors, folds=folds, repeats=repeats, seed=seed, progress=progress)
+    best = cv[cv["features"] == "all"].sort_values("r2_mean", ascending=False).iloc[0]["predictor"]
+    x = data[list(features)].to_numpy(dtype=float)
+    y = data[target].to_numpy(dtype=float)
+    predicted = out_of_fold(x, y, best, folds=folds, seed=seed)
+    scatter = pd.DataFrame({"actual": y, "predicted": predicted})
+    return GroupPrediction(group, len(data), dropped, target, correlations(data, features, target), cv,
+                           importances(data, features, target, seed=seed), scatter, str(best))
+
+
+def predict_performance(
+    table: pd.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+    target: str = "test_accuracy",
+    by: str | None = None,
+    predictors: Sequence[str] = tuple(PREDICTORS),
+    folds: int = 5,
+    repeats: int = 5,
+    seed: int = 0,
+    ablations: bool = True,
+    progress: bool = False,
+) -> list[GroupPrediction]:
+    """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
+
+    ``features`` defaults to the 23 structural features present in the table.
+    """
+    for p in predictors:
+        if p not in PREDICTORS:
+            raise PredictError(f"unknown predictor {p!r}; choose from {sorted(PREDICTORS)}")
+    if target not in table.columns:
+        raise PredictError(f"no accuracy column {target!r}; columns: {list(table.columns)}")
+    features = list(features) if features else default_features(table)
+    options = {"predictors": predictors, "folds": folds, "repeats": repeats, "seed": seed, "ablations": ablations,
+               "progress": progress}
+    out = [predict_group(table, features, target, group="all rows", **options)]
+    if by is not None:
+        if by not in table.columns:
+            raise PredictError(f"cannot group by {by!r}: no such column")
+        for value, part in table.groupby(by, sort=True):
+            out.append(predict_group(part, features, target, group=f"{by}={value}", **options))
+    return out
+
+
+def r2(scatter: pd.DataFrame) -> float:
+    """R² of an out-of-fold scatter."""
+    return float(r2_score(scatter["actual"], scatter["predicted"])) if len(scatter) > 1 else np.nan

@@ -1,0 +1,51 @@
+"""Plots of performance prediction: correlation bars and predicted-vs-actual scatter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def correlation_bars(correlations: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Horizontal bars of Pearson r and Spearman ρ of each feature with accuracy."""
+    data = correlations.iloc[::-1]
+    y = np.arange(len(data))
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(data) + 1.5))
+    ax.barh(y - 0.2, data["pearson"].fillna(0), height=0.4, label="Pearson r")
+    ax.barh(y + 0.2, data["spearman"].fillna(0), height=0.4, label="Spearman ρ")
+    ax.set_yticks(y, data["feature"], fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlim(-1, 1)
+    ax.set_xlabel("correlation with accuracy")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def predicted_vs_actual(scatter: pd.DataFrame, path: Path, r2: float, title: str = "") -> Path:
+    """Out-of-fold predicted vs actual accuracy (%) with the identity line and R²."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    actual, predicted = 100 * scatter["actual"], 100 * scatter["predicted"]
+    ax.scatter(actual, predicted, s=12, alpha=0.7)
+    lo, hi = min(actual.min(), predicted.min()), max(actual.max(), predicted.max())
+    ax.plot([lo, hi], [lo, hi], color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel("actual test accuracy (%)")
+    ax.set_ylabel("predicted (out-of-fold, %)")
+    ax.set_title(f"{title}\nR² = {r2:.3f}", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

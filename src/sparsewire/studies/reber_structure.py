@@ -1,0 +1,206 @@
+"""``study: reber-structure`` — recurrent networks built from random-graph priors learn the Reber grammar.
+
+Stier, Darji & Granitzer (2021), Sec. 3.1 and 4.3: for each recurrent type, ``networks`` graphs per
+generator — Barabási–Albert with ``m = n // 10`` and Watts–Strogatz with ``k = n // 5`` and rewiring ``p``
+(the paper's choices; both configurable), ``n`` drawn uniformly from ``[min_nodes, max_nodes]`` — become
+recurrent networks via :class:`~sparsewire.graphs.recurrent.GraphRNN`, are trained on the Reber data and
+give one row each: the 23 structural features of the graph
+(:func:`~sparsewire.graphs.features.structural_features`) and the test accuracy. The table feeds
+``sparsewire predict DIR --by cell`` (performance prediction from structure alone).
+
+A graph whose layered network has no input → output path makes :class:`GraphRNN` raise; that trial is
+recorded as failed with the error and the sweep goes on. Trials are ordered network by network
+(all cells and generators of network 0, then of network 1, …), so a sweep stopped early is balanced.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sparsewire.masks import Masks
+from sparsewire.reber.config import ReberDataConfig
+from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.training import TrainConfig, evaluate, train
+
+GENERATORS = ("barabasi-albert", "watts-strogatz")
+
+
+class PriorConfig(BaseModel):
+    """One random-graph generator and how many networks to draw from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    generator: Literal["barabasi-albert", "watts-strogatz"]
+    networks: int = Field(100, ge=1)
+    min_nodes: int = Field(10, ge=3)
+    max_nodes: int = Field(50, ge=3)
+    m: int | None = Field(None, ge=1, description="BA edges per new node (default: the paper's n // 10, at least 1)")
+    k: int | None = Field(None, ge=1, description="WS ring neighbours (default: the paper's n // 5, at least 2)")
+    p: float = Field(0.5, ge=0, le=1, description="WS rewiring probability")
+
+    @model_validator(mode="after")
+    def _range(self) -> PriorConfig:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes {self.min_nodes} exceeds max_nodes {self.max_nodes}")
+        return self
+
+    def params(self, nodes: int) -> dict[str, Any]:
+        """Generator keyword arguments for a graph of ``nodes`` nodes."""
+        if self.generator == "barabasi-albert":
+            return {"m": self.m if self.m is not None else max(1, nodes // 10)}
+        return {"k": self.k if self.k is not None else max(2, nodes // 5), "p": self.p}
+
+
+def _default_priors() -> list[PriorConfig]:
+    return [PriorConfig(generator="barabasi-albert"), PriorConfig(generator="watts-strogatz")]
+
+
+def _default_train() -> TrainConfig:
+    return TrainConfig(epochs=3, batch_size=128, lr=0.01, grad_clip=1.0)
+
+
+class ReberStructureConfig(BaseModel):
+    """Config of ``study: reber-structure`` (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["reber-structure"] = "reber-structure"
+    name: str = "reber-structure"
+    data: ReberDataConfig = Field(default_factory=lambda: ReberDataConfig(val_size=500, train_limit=2000, test_limit=2000))
+    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: ["gru", "lstm"])
+    priors: list[PriorConfig] = Field(default_factory=_default_priors)
+    embedding_dim: int | None = Field(8, ge=1)
+    train: TrainConfig = Field(default_factory=_default_train)
+    seed: int = 0
+    threads: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> ReberStructureConfig:
+        if not self.cells or not self.priors:
+            raise ValueError("cells and priors must not be empty")
+        return self
+
+
+def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> int:
+    """The node count of network ``index`` of ``generator``: uniform in ``[low, high]``, seeded."""
+    rng = np.random.default_rng([seed, GENERATORS.index(generator), index])
+    return int(rng.integers(low, high + 1))
+
+
+@register
+class ReberStructureStudy(StudyType):
+    name = "reber-structure"
+    Config = ReberStructureConfig
+
+    def check(self, config: ReberStructureConfig) -> None:
+        from sparsewire.graphs.features import FEATURE_NAMES  # noqa: F401 - the graphs package must be present
+
+        config.data.load()
+
+    def trials(self, config: ReberStructureConfig) -> list[dict[str, Any]]:
+        shared = {"data": config.data.model_dump(), "train": config.train.model_dump(),
+                  "embedding_dim": config.embedding_dim, "threads": config.threads}
+        out = []
+        for index in range(max(p.networks for p in config.priors)):
+            for prior in config.priors:
+                if index >= prior.networks:
+                    continue
+                nodes = draw_nodes(config.seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
+                graph_seed = config.seed * 1_000_003 + index
+                for cell in config.cells:
+                    out.append({**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
+                                "params": prior.params(nodes), "graph_seed": graph_seed, "index": index})
+        return out
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        from sparsewire.graphs.features import structural_features
+        from sparsewire.graphs.priors import generate
+        from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+        torch.set_num_threads(trial["threads"])
+        start = time.perf_counter()
+        splits = ReberDataConfig(**trial["data"]).load()
+        graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
+        features = structural_features(graph)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = GraphRecurrentClassifier(graph, trial["cell"], 2, vocab_size=VOCAB_SIZE,
+                                             embedding_dim=trial["embedding_dim"], seed=trial["graph_seed"])
+        masks = Masks.of(model)
+        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["graph_seed"],
+                       progress=context.progress, desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
+        return {
+            "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
+            "graph_seed": trial["graph_seed"], **{f"param_{k}": v for k, v in trial["params"].items()},
+            **features,
+            "layer_sizes": list(model.graph_rnn.structure.sizes),
+            "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
+            "warnings": [str(w.message) for w in caught][:3],
+            "test_accuracy": evaluate(model, splits.test)["accuracy"],
+            "val_accuracy": result.best_val_accuracy,
+            "epochs": result.epochs, "train_seconds": result.seconds,
+            "trial_seconds": time.perf_counter() - start,
+        }
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return accuracy_summary(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        parts = [
+            "One row per trained network: the 23 structural features of its prior graph and its test accuracy on "
+            "the Reber test set (fraction correct; `test_limit` strings).", "",
+            "## Accuracy per cell and generator", "", accuracy_summary(table).to_markdown(index=False), "",
+            "## Throughput", "", throughput(table, out_dir).to_markdown(index=False), "",
+        ]
+        groups = table.groupby("cell").size()
+        if len(table) >= 20 and groups.min() >= 10:
+            from sparsewire.predict import predict_performance
+            from sparsewire.predict.report import prediction_markdown
+
+            results = predict_performance(table, target="test_accuracy", by="cell")
+            parts += ["## Performance prediction from structure", "",
+                      prediction_markdown(results, out_dir, f"sparsewire predict {out_dir} --by cell"), ""]
+        else:
+            parts += ["(too few rows per cell for cross-validated prediction; run more networks)", ""]
+        return "\n".join(parts)
+
+
+def accuracy_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Networks, nodes range and test accuracy (%) mean ± std / min / max per (cell, generator)."""
+    if table.empty:
+        return table
+    g = table.groupby(["cell", "generator"])
+    out = g.agg(networks=("test_accuracy", "size"), nodes_min=("nodes", "min"), nodes_max=("nodes", "max"),
+                acc_mean=("test_accuracy", "mean"), acc_std=("test_accuracy", "std"), acc_min=("test_accuracy", "min"),
+                acc_max=("test_accuracy", "max"), train_s_mean=("train_seconds", "mean")).reset_index()
+    for c in ("acc_mean", "acc_std", "acc_min", "acc_max"):
+        out[c] = (100 * out[c]).round(2)
+    out["train_s_mean"] = out["train_s_mean"].round(1)
+    return out
+
+
+def throughput(table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """Finished networks, wall span between the first and last finished trial, and trials per hour."""
+    rows = []
+    db = out_dir / "results.sqlite"
+    if db.exists():
+        with sqlite3.connect(db) as con:
+            first, last, n = con.execute("SELECT MIN(finished), MAX(finished), COUNT(*) FROM trials WHERE status='done'").fetchone()
+        if n and last > first:
+            hours = (last - first) / 3600
+            rows.append({"measure": "wall span first→last finished trial (h)", "value": round(hours, 3)})
+            rows.append({"measure": "trials per wall hour", "value": round((n - 1) / hours, 1)})
+    rows.append({"measure": "finished trials", "value": len(table)})
+    rows.append({"measure": "mean trial time in its worker (s)", "value": round(float(table["trial_seconds"].mean()), 1)})
+    rows.append({"measure": "trials per worker-hour", "value": round(3600 / float(table["trial_seconds"].mean()), 1)})
+    return pd.DataFrame(rows)
