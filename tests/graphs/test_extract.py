@@ -103,3 +103,27 @@ def test_unsupported_models_are_clear_errors():
         to_graph(torch.nn.LSTM(3, 4))
     with pytest.raises(GraphError):
         to_graph(torch.nn.ReLU())
+
+
+def test_fast_graph_building_equals_add_edge():
+    import networkx as nx
+
+    mlp = MLP([7, 5, 3])
+    masks = Masks(mlp)
+    prune(mlp, 0.5, "random", masks=masks, generator=torch.Generator().manual_seed(0))
+    g = to_graph(mlp)
+    ref = nx.DiGraph(**g.graph)
+    ref.add_nodes_from(g.nodes(data=True))
+    offset = 0
+    for _, param, mask in masks.parameters():
+        rows, cols = mask.shape
+        for i in range(rows):
+            for j in range(cols):
+                if mask[i, j]:
+                    ref.add_edge(offset + j, offset + cols + i, weight=float(param[i, j]))
+        offset += cols
+    assert nx.utils.graphs_equal(g, ref)
+    assert sorted(g.in_edges(9)) == sorted(ref.in_edges(9))
+    u, v = next(iter(g.edges))
+    g.remove_edge(u, v)
+    assert not g.has_edge(u, v) and u not in g.pred[v]
