@@ -120,7 +120,7 @@ def test_fast_graph_building_equals_add_edge():
         for i in range(rows):
             for j in range(cols):
                 if mask[i, j]:
-                    ref.add_edge(offset + j, offset + cols + i, weight=float(param[i, j]))
+                    ref.add_edge(offset + j, offset + cols + i, weight=float(param[i, j].detach()))
         offset += cols
     assert nx.utils.graphs_equal(g, ref)
     assert sorted(g.in_edges(9)) == sorted(ref.in_edges(9))
