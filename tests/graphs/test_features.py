@@ -84,3 +84,17 @@ def test_directed_counts_of_a_structure_graph():
     assert f["source_nodes"] == sum(1 for n in g if g.in_degree(n) == 0) >= 6
     assert f["sink_nodes"] == sum(1 for n in g if g.out_degree(n) == 0) >= 3
     _assert_same(f, structural_features(g, backend="networkx"))
+
+
+def test_orientation_seed_matches_the_network_built_with_it():
+    import warnings
+
+    from sparsewire.graphs.errors import GraphWarning
+    from sparsewire.graphs.feedforward import GraphNetwork
+
+    g = generate("watts-strogatz", 40, seed=0, k=4, p=0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphWarning)
+        net = GraphNetwork(g, 5, 2, seed=7)
+    assert structural_features(g, orientation_seed=7) == structural_features(net.dag)
+    assert structural_features(g, orientation_seed=7)["layers"] == len(net.layers)

@@ -5,7 +5,8 @@ Every feature is defined as networkx defines it on the **undirected, simple** ve
 
 - ``layers``: the number of distinct ``layer`` node attributes if every node has one (structure graphs
   from :func:`~sparsewire.graphs.extract.to_graph`), else the number of longest-path layers of the DAG
-  (undirected graphs are oriented with :func:`~sparsewire.graphs.build.to_dag`, ``seed=0``);
+  (undirected graphs are oriented with :func:`~sparsewire.graphs.build.to_dag`, ``seed=orientation_seed``,
+  default 0);
 - ``source_nodes`` / ``sink_nodes``: nodes without incoming / outgoing edges of that directed graph
   (self-loops ignored).
 
@@ -70,11 +71,11 @@ def undirected(graph: nx.Graph) -> nx.Graph:
     return simple
 
 
-def directed_counts(graph: nx.Graph) -> dict[str, float]:
+def directed_counts(graph: nx.Graph, *, orientation_seed: int | None = 0) -> dict[str, float]:
     """``layers``, ``source_nodes`` and ``sink_nodes`` (see the module doc for the rules)."""
     if graph.number_of_nodes() == 0:
         raise GraphError("the graph is empty (no nodes): it has no structural features")
-    dag = graph if graph.is_directed() else to_dag(graph, seed=0)
+    dag = graph if graph.is_directed() else to_dag(graph, seed=orientation_seed)
     layer_attr = nx.get_node_attributes(graph, "layer")
     if len(layer_attr) == graph.number_of_nodes():
         layers = len(set(layer_attr.values()))
@@ -201,8 +202,12 @@ def _have_igraph() -> bool:
 BACKENDS: dict[str, Callable[[nx.Graph], dict[str, float]]] = {"networkx": _networkx, "fast": _fast}
 
 
-def structural_features(graph: nx.Graph, *, backend: Backend = "auto") -> dict[str, float]:
+def structural_features(graph: nx.Graph, *, backend: Backend = "auto", orientation_seed: int | None = 0) -> dict[str, float]:
     """The 23 features of ``graph`` as ``{name: value}`` in :data:`FEATURE_NAMES` order.
+
+    For an undirected graph, ``layers``/``source_nodes``/``sink_nodes`` are those of
+    ``to_dag(graph, seed=orientation_seed)`` — pass the seed the network was built with (or its ``dag``)
+    to describe that network's own layering.
 
     ``backend="auto"`` uses ``"fast"`` when python-igraph is installed, else networkx (same values up to float rounding).
     Raises :class:`GraphError` for an empty graph (no nodes).
@@ -213,7 +218,7 @@ def structural_features(graph: nx.Graph, *, backend: Backend = "auto") -> dict[s
         backend = "fast" if _have_igraph() else "networkx"
     if backend not in BACKENDS:
         raise GraphError(f"unknown backend {backend!r}; choose from {['auto', *BACKENDS]}")
-    values = directed_counts(graph) | BACKENDS[backend](graph)
+    values = directed_counts(graph, orientation_seed=orientation_seed) | BACKENDS[backend](graph)
     return {name: values[name] for name in FEATURE_NAMES}
 
 
