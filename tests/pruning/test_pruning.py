@@ -17,7 +17,7 @@ from sparsewire.pruning import (
     snapshot,
 )
 from sparsewire.pruning.context import PruneContext
-from sparsewire.pruning.scores import hessian_diagonal
+from sparsewire.pruning.scores import hessian_diagonal_ggn, hessian_diagonal_hutchinson
 
 
 def data(n=256, seed=0):
@@ -134,21 +134,35 @@ def test_rewind_restores_survivors_exactly():
     assert torch.equal(model.layers[0].bias, init["layers.0.bias"])
 
 
-def test_hessian_diagonal_matches_exact_on_tiny_net():
-    torch.manual_seed(0)
-    model = MLP([3, 4, 2])
-    x, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
-    masks = Masks(model)
-    ctx = PruneContext(model, masks, [(x, y)], generator=torch.Generator().manual_seed(0))
-    est = hessian_diagonal(ctx, probes=4000)["layers.0.weight"]
+def exact_first_layer_hessian_diagonal(model, x, y):
     w = model.layers[0].weight
-
-    exact = torch.autograd.functional.hessian(
+    return torch.autograd.functional.hessian(
         lambda flat: nn.functional.cross_entropy(
             nn.functional.linear(torch.relu(nn.functional.linear(x, flat.view_as(w), model.layers[0].bias)), model.layers[1].weight, model.layers[1].bias), y
         ),
         w.detach().flatten(),
     ).diagonal().view_as(w)
+
+
+def test_ggn_diagonal_equals_exact_hessian_diagonal_for_relu_nets():
+    torch.manual_seed(0)
+    model = MLP([5, 7, 3])
+    x, y = torch.randn(70, 5), torch.randint(0, 3, (70,))
+    ctx = PruneContext(model, Masks(model), [(x[:40], y[:40]), (x[40:], y[40:])])
+    est = hessian_diagonal_ggn(ctx)
+    assert torch.allclose(est["layers.0.weight"], exact_first_layer_hessian_diagonal(model, x, y), atol=1e-6)
+    assert set(est) == {"layers.0.weight", "layers.1.weight"}
+
+
+def test_hutchinson_diagonal_matches_exact_on_tiny_net():
+    torch.manual_seed(0)
+    model = MLP([3, 4, 2])
+    x, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
+    masks = Masks(model)
+    ctx = PruneContext(model, masks, [(x, y)], generator=torch.Generator().manual_seed(0))
+    est = hessian_diagonal_hutchinson(ctx, probes=4000)["layers.0.weight"]
+
+    exact = exact_first_layer_hessian_diagonal(model, x, y)
     assert torch.allclose(est, exact, atol=0.05 * float(exact.abs().max()) + 1e-4)
 
 

@@ -6,7 +6,12 @@ import torch
 
 from sparsewire.pruning.context import PruneContext
 from sparsewire.pruning.scores.magnitude import magnitude
-from sparsewire.pruning.scores.obd import hessian_diagonal, obd
+from sparsewire.pruning.scores.obd import (
+    hessian_diagonal,
+    hessian_diagonal_ggn,
+    hessian_diagonal_hutchinson,
+    obd,
+)
 from sparsewire.pruning.scores.obs import obs, obs_reconstruct
 from sparsewire.pruning.scores.random import random
 
@@ -14,4 +19,4 @@ Score = Callable[[PruneContext], dict[str, torch.Tensor]]
 
 SCORES: dict[str, Score] = {"magnitude": magnitude, "random": random, "obd": obd, "obs": obs}
 
-__all__ = ["SCORES", "Score", "hessian_diagonal", "magnitude", "obd", "obs", "obs_reconstruct", "random"]
+__all__ = ["SCORES", "Score", "hessian_diagonal", "hessian_diagonal_ggn", "hessian_diagonal_hutchinson", "magnitude", "obd", "obs", "obs_reconstruct", "random"]
