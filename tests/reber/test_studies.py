@@ -1,0 +1,118 @@
+"""The two Reber study types end to end on real data slices (tiny in the default run, the quick configs slow)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sparsewire.graphs.features import FEATURE_NAMES
+from sparsewire.results import ResultsStore
+from sparsewire.results.report import write_report
+from sparsewire.studies import ConfigError, run_study, validate
+from sparsewire.studies.config import load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+QUIET = {"progress": False, "echo": lambda s: None}
+
+
+def run(config, out):
+    study_type, parsed = validate(config)
+    return run_study(study_type, parsed, out, **QUIET)
+
+
+def tiny_prune(reber_dir, **extra):
+    config = {
+        "study": "reber-prune",
+        "data": {"data_dir": str(reber_dir.parent), "val_size": 100, "train_limit": 400, "test_limit": 300},
+        "cells": ["rnn-tanh"],
+        "model": {"hidden_size": 6, "embedding_dim": 4},
+        "train": {"epochs": 1, "batch_size": 64, "lr": 0.01},
+        "retrain": {"epochs": 1, "batch_size": 64},
+        "targets": ["i2h", "both"],
+        "allocations": ["global", "per-layer"],
+        "percents": [30, 100],
+    }
+    return {**config, **extra}
+
+
+def test_reber_prune_tiny(reber_dir, tmp_path):
+    summary = run(tiny_prune(reber_dir), tmp_path)
+    # i2h is a single matrix, so only per-layer runs for it; "both" runs with both allocations
+    assert (summary.total, summary.done, summary.failed) == (6, 6, 0)
+    table = ResultsStore(tmp_path).table()
+    assert table["dense_test_accuracy"].nunique() == 1  # one cached dense network shared by all trials
+    full = table[table["prune_percent"] == 100]
+    assert (full["sparsity_target"] == 1.0).all()
+    # with no input weights left every string gets the same answer
+    labels = pd.read_csv(reber_dir / "test_data.csv")["valid"].head(300)
+    test_valid = float(labels.mean())
+    for acc in full["test_accuracy_before_retrain"]:
+        assert acc == pytest.approx(test_valid) or acc == pytest.approx(1 - test_valid)
+    part = table[table["prune_percent"] == 30]
+    assert ((part["sparsity_target"] - 0.3).abs() <= 1 / 24).all()  # rounding on the 24-weight i2h matrix
+    assert (part["density_recurrent"] < 1).all()
+    text = write_report(tmp_path).read_text()
+    assert "paper" in text and "i2h before" in text and (tmp_path / "accuracy_vs_pruning.png").exists()
+
+
+def test_reber_prune_config_errors(reber_dir):
+    with pytest.raises(ConfigError, match="percents"):
+        validate(tiny_prune(reber_dir, percents=[0]))
+    with pytest.raises(ConfigError, match="targets"):
+        validate(tiny_prune(reber_dir, targets=["output"]))
+    with pytest.raises(ConfigError, match="Extra inputs"):
+        validate(tiny_prune(reber_dir, hidden=3))
+
+
+def tiny_structure(reber_dir, priors):
+    return {
+        "study": "reber-structure",
+        "data": {"data_dir": str(reber_dir.parent), "val_size": 50, "train_limit": 150, "test_limit": 150},
+        "cells": ["lstm"],
+        "priors": priors,
+        "train": {"epochs": 1, "batch_size": 64},
+    }
+
+
+def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
+    priors = [
+        {"generator": "barabasi-albert", "networks": 2, "min_nodes": 10, "max_nodes": 12},
+        {"generator": "watts-strogatz", "networks": 1, "min_nodes": 10, "max_nodes": 10, "k": 12},  # k >= n: invalid
+    ]
+    summary = run(tiny_structure(reber_dir, priors), tmp_path)
+    assert (summary.total, summary.done, summary.failed) == (3, 2, 1)
+    table = ResultsStore(tmp_path).table()
+    assert set(FEATURE_NAMES) <= set(table.columns)
+    assert table["nodes"].between(10, 12).all()
+    assert (table["param_m"] == 1).all()  # the paper's m = n // 10
+    assert table["test_accuracy"].between(0, 1).all()
+    [(_, error)] = ResultsStore(tmp_path).failures()
+    assert "watts-strogatz" in error
+    again = run(tiny_structure(reber_dir, priors), tmp_path)
+    assert (again.skipped, again.done, again.failed) == (2, 0, 1)  # failed trials are retried
+    assert "Failed trials" in write_report(tmp_path).read_text()
+
+
+def test_reber_structure_trials_are_seeded_and_interleaved():
+    study_type, config = load_config(CONFIGS / "reber-structure.yaml")
+    trials = study_type.trials(config)
+    assert len(trials) == 400
+    assert [t["cell"] for t in trials[:4]] == ["gru", "lstm", "gru", "lstm"]
+    assert [t["index"] for t in trials[:8]] == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert all(10 <= t["nodes"] <= 50 for t in trials)
+    ws = [t for t in trials if t["generator"] == "watts-strogatz"]
+    assert all(t["params"]["k"] == max(2, t["nodes"] // 5) and t["params"]["p"] == 0.5 for t in ws)
+    assert trials == study_type.trials(config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["reber-prune-quick", "reber-structure-quick"])
+def test_quick_configs_run(name, tmp_path):
+    study_type, config = load_config(CONFIGS / f"{name}.yaml")
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert summary.failed == 0 and summary.done == summary.total
+    table = ResultsStore(tmp_path).table()
+    assert table["test_accuracy"].between(0, 1).all()
+    assert write_report(tmp_path).exists()
+    assert yaml.safe_load((tmp_path / "study.yaml").read_text())["study"] == study_type.name
