@@ -12,6 +12,7 @@ killed sweep loses only the trials in flight.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,9 @@ class RayExecutor:
         if self.address is not None:
             ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
         else:
+            # Ray renices its workers (+15 by default), which starves them on a busy machine; keep the
+            # driver's priority instead (run the driver under `nice` to be polite).
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(num_cpus=self.workers, include_dashboard=False, logging_level=logging.WARNING,
                      log_to_driver=False, object_store_memory=self.object_store_memory)
         return ray, True
