@@ -5,7 +5,9 @@ Every neuron (or convolution channel) is a node, every unpruned connection an ed
 - :class:`~sparsewire.graphs.feedforward.GraphNetwork` (skip connections included),
 - :class:`~sparsewire.graphs.recurrent.GraphRNN` (an edge where any gate's input-to-hidden weight is kept,
   weighted by the largest ``|weight|`` over the gates; ``recurrent=True`` adds the within-layer hidden-to-hidden edges, marked ``recurrent=True``),
-- chains of ``nn.Linear`` / ``nn.Conv{1,2,3}d`` in registration order (MLPs, LeNet-5...): convolution
+- any model whose ``forward`` torch.fx can trace (:mod:`sparsewire.graphs.trace`), so residual additions
+  and concatenations written in ``forward`` become edges; otherwise
+- chains of ``nn.Linear`` / ``nn.Conv{1,2,3}d`` in registration order (MLPs, LeNet-5...). Convolution
   channels are nodes with an edge ``c_in → c_out`` where the kernel slice ``W[c_out, c_in]`` is non-zero
   (kept by the mask); a linear layer after a convolution reads channel ``c`` through the flattened block
   of features ``c·k … (c+1)·k - 1`` and gets an edge from ``c`` if any of them is kept.
@@ -13,12 +15,14 @@ Every neuron (or convolution channel) is a node, every unpruned connection an ed
 The edge set comes from the masks (or from non-zero weights when a model carries no masks). Nodes are
 integers ``0..N-1`` in layer order with attributes ``layer``, ``kind`` (``input``/``hidden``/``output``),
 ``unit`` (index within its layer), ``label`` (the original graph node for graph-built networks, else
-``"layer:unit"``) and ``bias``; edges carry ``weight``. :func:`from_graph` inverts :func:`to_graph` for
+``"layer:unit"``) and ``bias``; edges carry ``weight`` (summed when one pair of units is connected through
+several column blocks, e.g. a residual value concatenated twice). :func:`from_graph` inverts :func:`to_graph` for
 feed-forward structures.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sparsewire.graphs.errors import GraphError
+from sparsewire.graphs.errors import GraphError, GraphWarning
 from sparsewire.masks import MASK_SUFFIX, Masks
 
 
@@ -172,8 +176,29 @@ def _chain(model: nn.Module) -> LayeredStructure:
     return LayeredStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
 
 
+def _traced(model: nn.Module) -> LayeredStructure:
+    from sparsewire.graphs.trace import trace_blocks
+
+    layers, raw, out = trace_blocks(model)
+    sizes = [layer.size or 0 for layer in layers]
+    kinds = ["input", *["output" if j == out else "hidden" for j in range(1, len(layers))]]
+    if kinds.count("output") != 1 or out != len(layers) - 1:
+        raise GraphError("the output layer must be the last layer called")
+    blocks = [Block(s, t, m, w) for s, t, m, w in raw]
+    biases: list[np.ndarray | None] = [None]
+    for layer in layers[1:]:
+        bias = layer.module.bias
+        biases.append(_np(bias).astype(np.float64) if bias is not None else np.zeros(layer.size))
+    return LayeredStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
+
+
 def structure_of(model: nn.Module, *, recurrent: bool = False) -> LayeredStructure:
-    """The layered structure (layers of units, blocks of masks and weights) of ``model``."""
+    """The layered structure (layers of units, blocks of masks and weights) of ``model``.
+
+    Other models than GraphNetwork/GraphRNN are traced with torch.fx (:mod:`sparsewire.graphs.trace`) so
+    that skip connections written in ``forward`` are kept; models that cannot be traced are read as a
+    chain of their Linear/Conv layers in registration order, with a :class:`GraphWarning`.
+    """
     from sparsewire.graphs.feedforward import GraphNetwork
     from sparsewire.graphs.recurrent import GraphRNN
 
@@ -183,7 +208,15 @@ def structure_of(model: nn.Module, *, recurrent: bool = False) -> LayeredStructu
         return _graph_rnn(model, recurrent)
     if any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise GraphError(f"{type(model).__name__}: only GraphRNN recurrent networks are supported")
-    return _chain(model)
+    from sparsewire.graphs.trace import TraceError
+
+    try:
+        return _traced(model)
+    except TraceError as err:
+        structure = _chain(model)
+        warnings.warn(f"{err}; read {type(model).__name__} as a chain of its Linear/Conv layers instead "
+                      "(connections defined in forward other than the chain are not seen)", GraphWarning, stacklevel=3)
+        return structure
 
 
 def structure_graph(structure: LayeredStructure) -> nx.DiGraph:
@@ -207,6 +240,9 @@ def structure_graph(structure: LayeredStructure) -> nx.DiGraph:
         src = (s + offsets[block.source]).tolist()
         dst = (t + offsets[block.target]).tolist()
         for a, b, w in zip(src, dst, weights, strict=True):
+            if b in succ[a]:  # the same pair through several column blocks (e.g. a residual inside a concat)
+                succ[a][b]["weight"] += w
+                continue
             data = {"weight": w, "recurrent": True} if block.recurrent else {"weight": w}
             succ[a][b] = data
             pred[b][a] = data
