@@ -64,3 +64,21 @@ def test_pruned_h2h_weights_stay_zero_through_training_and_it_learns(reber_dir):
     assert Masks.of(model).density("rnn.weight_ih_l0") == 1.0
     after = evaluate(model, test)["accuracy"]
     assert after > max(before, 0.8)
+
+
+@pytest.mark.filterwarnings("ignore::sparsewire.graphs.errors.GraphWarning")
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_graph_classifier_padding_invariance_and_graph_masks(cell):
+    from sparsewire.graphs.priors import generate
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    graph = generate("barabasi-albert", 12, seed=3, m=1)
+    model = GraphRecurrentClassifier(graph, cell, 2, embedding_dim=4, seed=0).eval()
+    strings = ["BTXSE", "BPTTVPXVVE"]
+    tokens, lengths = pad_batch(strings)
+    batched = model(tokens, lengths)
+    for i, s in enumerate(strings):
+        torch.testing.assert_close(batched[i], model(*pad_batch([s]))[0])
+    masks = Masks.of(model)
+    assert 0 < masks.density() < 1  # the graph's sparsity is on the i2h masks
+    assert not any(name.startswith("embedding") for name in masks)
