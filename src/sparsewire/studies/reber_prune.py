@@ -204,6 +204,7 @@ class ReberPruneStudy(StudyType):
             "recurrent weights (i2h, h2h or both) removed by magnitude (sparsity); `before` is right after "
             "pruning, `after` after re-training with the mask fixed. Mean over seeds.",
             "", "## Dense networks next to the paper", "", base.to_markdown(index=False), "",
+            "## The paper's pruning findings next to ours", "", paper_comparison(table).to_markdown(index=False), "",
             "## Pruning", "", pruning_table(table).to_markdown(index=False), "",
         ]
         png = accuracy_vs_pruning(table, out_dir / "accuracy_vs_pruning.png")
@@ -235,3 +236,25 @@ def pruning_table(table: pd.DataFrame) -> pd.DataFrame:
     wide.columns = [f"{sel} {'before' if col.endswith('retrain') else 'after'}" for col, sel in wide.columns]
     order = sorted(wide.columns, key=lambda c: (["i2h", "h2h", "both"].index(c.split()[0]), c.split()[1:-1], c.endswith("after")))
     return wide[order].round(2).reset_index().rename(columns={"prune_percent": "prune %"})
+
+
+def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """The pruning findings of Stier et al. (2021), Sec. 4.2, each next to our measured accuracies (after
+    re-training, mean over seeds and allocations) for the same cells, targets and pruning percents."""
+    findings = [
+        ("both pruned 80-90 %: GRU and LSTM back to 100 % after re-training", ["gru", "lstm"], "both", [80, 90]),
+        ("both pruned 100 %: nothing recovers", list(CELLS), "both", [100]),
+        ("h2h alone pruned 100 %: GRU and LSTM recover", ["gru", "lstm"], "h2h", [100]),
+        ("h2h alone pruned 100 %: tanh and ReLU do not recover", ["rnn-tanh", "rnn-relu"], "h2h", [100]),
+    ]
+    rows = []
+    for text, cells, target, percents in findings:
+        part = table[table["cell"].isin(cells) & (table["target"] == target) & table["prune_percent"].isin(percents)]
+        if part.empty:
+            continue
+        means = part.groupby(["cell", "prune_percent"])["test_accuracy"].mean() * 100
+        ours = ", ".join(f"{cell} {pct:g}%: {acc:.1f}" for (cell, pct), acc in means.items())
+        dense = part.groupby("cell")["dense_test_accuracy"].first() * 100
+        rows.append({"paper finding": text, "ours: test acc % after re-training": ours,
+                     "dense %": ", ".join(f"{c} {a:.1f}" for c, a in dense.items())})
+    return pd.DataFrame(rows)
