@@ -78,3 +78,16 @@ def test_layered_graph_blocks_cover_every_edge_once():
         s.select([99], "last-layer")
     with pytest.raises(GraphError):
         s.select("middle", "last-layer")
+
+
+@settings(max_examples=30, deadline=None)
+@given(g=undirected_graphs(), seed=st.integers(0, 100), data=st.data())
+def test_reachable_equals_networkx_descendants_and_ancestors(g, seed, data):
+    from sparsewire.graphs.build import reachable
+
+    dag = to_dag(g, seed=seed)
+    starts = data.draw(st.lists(st.sampled_from(sorted(dag.nodes)), max_size=4))
+    down = set(starts).union(*(nx.descendants(dag, n) for n in starts))
+    up = set(starts).union(*(nx.ancestors(dag, n) for n in starts))
+    assert reachable(dag, starts) == down
+    assert reachable(dag, starts, backward=True) == up

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import networkx as nx
 
@@ -58,6 +58,20 @@ def to_dag(graph: nx.Graph, *, seed: int | None = 0) -> nx.DiGraph:
         a, b = (u, v) if rank[u] < rank[v] else (v, u)
         dag.add_edge(a, b, **data)
     return dag
+
+
+def reachable(dag: nx.DiGraph, starts: Iterable[Hashable], *, backward: bool = False) -> set[Hashable]:
+    """Nodes reachable from any of ``starts`` (themselves included), along the edges or against them
+    (``backward=True``): one traversal for all starts, O(V + E)."""
+    adjacency = dag.pred if backward else dag.succ
+    seen = set(starts)
+    stack = list(seen)
+    while stack:
+        for nxt in adjacency[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def layer_index(dag: nx.DiGraph) -> dict[Hashable, int]:
@@ -141,10 +155,4 @@ class LayeredGraph:
         """Nodes on some path from an input-attached node to an output-attached node."""
         start = {self.layers[j][u] for j, units in inputs.items() for u in units}
         end = {self.layers[j][u] for j, units in outputs.items() for u in units}
-        forward = set(start)
-        for node in start:
-            forward |= nx.descendants(self.dag, node)
-        backward = set(end)
-        for node in end:
-            backward |= nx.ancestors(self.dag, node)
-        return forward & backward
+        return reachable(self.dag, start) & reachable(self.dag, end, backward=True)

@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 from torch import nn
 
-from sparsewire.graphs.build import to_dag
+from sparsewire.graphs.build import reachable, to_dag
 from sparsewire.graphs.errors import GraphError
 
 
@@ -77,9 +77,7 @@ def layered_metrics(source: nn.Module | nx.Graph) -> dict[str, Any]:
     dag = _feedforward(source)
     inputs, outputs = _ends(dag)
     ends = set(inputs) | set(outputs)
-    reached = set(inputs).union(*(nx.descendants(dag, n) for n in inputs)) if inputs else set()
-    reaching = set(outputs).union(*(nx.ancestors(dag, n) for n in outputs)) if outputs else set()
-    live = reached & reaching
+    live = reachable(dag, inputs) & reachable(dag, outputs, backward=True)
     hidden = [n for n in dag if n not in ends]
     dead = [n for n in hidden if n not in live]
     effective = sum(1 for u, v in dag.edges if u in live and v in live)
