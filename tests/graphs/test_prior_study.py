@@ -41,3 +41,21 @@ def test_bad_prior_configs_are_rejected(tmp_path):
     path.write_text("study: prior\npriors: [{generator: erdos-renyi, nodes: [10]}]\nepochs: 3\n")
     with pytest.raises((ConfigError, ValueError)):
         load_config(path)
+
+
+def test_user_graphml_prior(shared_data, tmp_path):
+    from sparsewire.graphs.io import save_graphml
+    from sparsewire.graphs.priors import generate
+
+    path = save_graphml(generate("erdos-renyi", 15, seed=0, p=0.3), tmp_path / "mine.graphml")
+    study_type, config = load_config(CONFIGS / "prior-quick.yaml", [
+        f"dataset.data_dir={shared_data}", "dataset.train_limit=600", "dataset.val_size=300", "train.epochs=1",
+        f"priors=[{{generator: graphml, path: {path}}}]", "seeds=[0, 1]"])
+    summary = run_study(study_type, config, tmp_path / "run", progress=False, echo=lambda s: None)
+    assert (summary.done, summary.failed) == (2, 0)
+    table = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert (table["nodes"] == 15).all() and set(table["generator"]) == {"graphml"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study: prior\npriors: [{generator: graphml}]\n")
+    with pytest.raises((ConfigError, ValueError)):
+        load_config(bad)

@@ -12,6 +12,7 @@ structural features (of the oriented DAG the network is built from; same names a
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import warnings
@@ -20,11 +21,12 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.graphs.errors import GraphWarning
 from sparsewire.graphs.features import FEATURE_NAMES, structural_features
 from sparsewire.graphs.feedforward import ACTIVATIONS, GraphNetwork
+from sparsewire.graphs.io import load_graphml
 from sparsewire.graphs.layered import layered_metrics
 from sparsewire.graphs.priors import GENERATORS, generate
 from sparsewire.masks import Masks
@@ -32,22 +34,33 @@ from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
 
+GRAPHML = "graphml"
+
 
 class PriorConfig(BaseModel):
-    """One family of priors: a generator, the graph sizes to try and its parameters."""
+    """One family of priors: a generator, the graph sizes to try and its parameters — or ``generator:
+    graphml`` with ``path`` naming a user graph (``nodes`` and ``params`` are then unused; seeds vary the
+    orientation and the initial weights)."""
 
     model_config = ConfigDict(extra="forbid")
 
     generator: str
     nodes: list[int] = Field(default_factory=lambda: [100])
     params: dict[str, int | float] = Field(default_factory=dict)
+    path: str | None = None
 
     @field_validator("generator")
     @classmethod
     def _generator(cls, name: str) -> str:
-        if name not in GENERATORS:
-            raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS)}")
+        if name not in GENERATORS and name != GRAPHML:
+            raise ValueError(f"unknown generator {name!r}; choose from {sorted(GENERATORS) + [GRAPHML]}")
         return name
+
+    @model_validator(mode="after")
+    def _path(self) -> PriorConfig:
+        if (self.generator == GRAPHML) != (self.path is not None):
+            raise ValueError("give `path` exactly when generator is 'graphml'")
+        return self
 
     @field_validator("nodes")
     @classmethod
@@ -94,21 +107,36 @@ class PriorStudy(StudyType):
     def check(self, config: PriorStudyConfig) -> None:
         load_splits(config.dataset)  # missing data fails here, before any training
         for prior in config.priors:
+            if prior.generator == GRAPHML:
+                load_graphml(prior.path)  # a missing or unreadable file fails here
+                continue
             for n in prior.nodes:
                 generate(prior.generator, n, seed=config.seeds[0], **_params({"params": prior.params}))
 
     def trials(self, config: PriorStudyConfig) -> list[dict[str, Any]]:
         shared = {"dataset": config.dataset.model_dump(), "dataset_identity": config.dataset.identity(),
                   "train": config.train.model_dump(), "activation": config.activation, "outputs": config.outputs}
-        return [{**shared, "generator": prior.generator, "nodes": n, "params": dict(sorted(prior.params.items())),
-                 "seed": seed}
-                for prior in config.priors for n in prior.nodes for seed in config.seeds]
+        out = []
+        for prior in config.priors:
+            if prior.generator == GRAPHML:
+                path = Path(prior.path)
+                graph = load_graphml(path)
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()  # the graph, not where it lies, is the identity
+                out += [{**shared, "generator": GRAPHML, "nodes": graph.number_of_nodes(), "params": {},
+                         "path": str(path), "graph_sha256": digest, "seed": seed} for seed in config.seeds]
+                continue
+            out += [{**shared, "generator": prior.generator, "nodes": n, "params": dict(sorted(prior.params.items())),
+                     "seed": seed} for n in prior.nodes for seed in config.seeds]
+        return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(DatasetConfig(**trial["dataset"]))
         seed = trial["seed"]
-        graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
+        if trial["generator"] == GRAPHML:
+            graph = load_graphml(trial["path"])
+        else:
+            graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded below instead
             net = GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes,
