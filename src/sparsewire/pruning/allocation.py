@@ -18,7 +18,9 @@ import torch
 
 from sparsewire.masks import Masks
 
-Allocation = Callable[[Mapping[str, torch.Tensor], Masks, float], dict[str, torch.Tensor]]
+Amount = float | Mapping[str, float]
+"""Fraction of the remaining weights to prune: one number, or per layer (class-uniform only)."""
+Allocation = Callable[[Mapping[str, torch.Tensor], Masks, Amount], dict[str, torch.Tensor]]
 
 
 def _check_amount(amount: float) -> None:
@@ -51,14 +53,19 @@ def class_blinded(scores: Mapping[str, torch.Tensor], masks: Masks, amount: floa
     return out
 
 
-def class_uniform(scores: Mapping[str, torch.Tensor], masks: Masks, amount: float) -> dict[str, torch.Tensor]:
-    """Prune ``amount`` of each layer's remaining weights, ranking scores within the layer."""
-    _check_amount(amount)
+def class_uniform(scores: Mapping[str, torch.Tensor], masks: Masks, amount: Amount) -> dict[str, torch.Tensor]:
+    """Prune ``amount`` of each layer's remaining weights, ranking scores within the layer.
+
+    ``amount`` may also map layer names to per-layer fractions (used to bring layers of different
+    current density to one common compression).
+    """
     out = {}
     for n in masks:
+        layer_amount = amount[n] if isinstance(amount, Mapping) else amount
+        _check_amount(layer_amount)
         alive = masks[n]
         remaining = int(alive.sum())
-        out[n] = _keep_top(scores[n], alive, remaining - round(amount * remaining))
+        out[n] = _keep_top(scores[n], alive, remaining - round(layer_amount * remaining))
     return out
 
 

@@ -57,37 +57,17 @@ def prune(
         )
     if method.allocation_name == "class-uniform":
         # the same final compression in every layer, whatever each layer's current density
-        ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
-        scores = method.score(ctx)
-        new = {}
-        for name, (kept, total) in masks.counts().items():
-            target_keep = total - round(compression * total)
-            amount = 0.0 if kept == 0 else max(0.0, 1.0 - target_keep / kept)
-            new[name] = method.allocation({name: scores[name]}, _Single(masks, name), amount)[name]
+        amount: float | dict[str, float] = {
+            name: 0.0 if kept == 0 else max(0.0, 1.0 - (total - round(compression * total)) / kept)
+            for name, (kept, total) in masks.counts().items()
+        }
     else:
         amount = 0.0 if current >= 1.0 else max(0.0, 1.0 - (1.0 - compression) / (1.0 - current))
-        ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
-        scores = method.score(ctx)
-        new = method.allocation(scores, masks, amount)
+    ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
+    new = method.allocation(method.score(ctx), masks, amount)
     masks.update(new)
     reconstruct = getattr(method.score, "reconstruct", None)
     if reconstruct is not None:
         reconstruct(ctx)
         masks.apply()
     return masks
-
-
-class _Single:
-    """A one-parameter view of a :class:`Masks` (for per-layer allocation)."""
-
-    def __init__(self, masks: Masks, name: str) -> None:
-        self._masks, self._name = masks, name
-
-    def __iter__(self):
-        return iter([self._name])
-
-    def __getitem__(self, name: str) -> torch.Tensor:
-        return self._masks[name]
-
-    def parameter(self, name: str) -> nn.Parameter:
-        return self._masks.parameter(name)
