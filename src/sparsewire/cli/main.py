@@ -1,4 +1,4 @@
-"""The ``sparsewire`` command line: ``run``, ``results``, ``report`` (and subcommands added by other parts)."""
+"""sparsewire: make, inspect and experiment with the structure of sparse neural networks."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 @subcommand("run", _run_args)
 def _run(args: argparse.Namespace) -> int:
+    """Run (or resume) a study from a YAML config; finished trials are skipped."""
     from sparsewire.results.report import summary_table, write_report
     from sparsewire.studies import load_config, run_study
     from sparsewire.studies.executors import make_executor
@@ -82,6 +83,7 @@ def _dir_args(p: argparse.ArgumentParser) -> None:
 
 @subcommand("results", _dir_args)
 def _results(args: argparse.Namespace) -> int:
+    """Print the results table of a study folder."""
     from sparsewire.results.report import summary_table
 
     _print_table(summary_table(args.dir))
@@ -90,6 +92,7 @@ def _results(args: argparse.Namespace) -> int:
 
 @subcommand("report", _dir_args)
 def _report(args: argparse.Namespace) -> int:
+    """Write DIR/report.md with tables and PNG plots from the study's results store."""
     from sparsewire.results.report import write_report
 
     print(write_report(args.dir))
