@@ -64,7 +64,7 @@ def test_network_equals_dense_reference(generator, params):
     torch.testing.assert_close(net(x).double(), dense_reference(net, x), rtol=1e-5, atol=1e-6)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(n=st.integers(2, 25), p=st.floats(0.05, 0.6), seed=st.integers(0, 100))
 def test_masks_are_the_adjacency_and_survive_training(n, p, seed):
     g = generate("erdos-renyi", n, seed=seed, p=p)
