@@ -43,6 +43,11 @@ def test_trials_cover_datasets_lambdas_seeds(shared_data):
     study_type, config = validate(tiny(shared_data, lambdas=[3.0, 0.0, 3.0], seeds=[0, 1]))
     trials = expand(study_type, config)
     assert sorted((t.config["lam"], t.config["seed"]) for t in trials) == [(0.0, 0), (0.0, 1), (3.0, 0), (3.0, 1)]
+    _, with_control = validate(tiny(shared_data, lambdas=[0.0, 3.0], seeds=[0], controls=[[8]]))
+    trials = expand(study_type, with_control)
+    assert sorted((len(t.config["hidden"]), t.config["lam"]) for t in trials) == [(1, 0.0), (4, 0.0), (4, 3.0)]
+    with pytest.raises(ConfigError, match="control"):
+        validate(tiny(shared_data, controls=[[]]))
 
 
 def test_end_to_end_on_real_mnist_slice(shared_data, tmp_path):
@@ -77,3 +82,12 @@ def test_best_tradeoff_prefers_most_collapsed_within_one_point():
     best = best_tradeoffs(pd.DataFrame(rows))
     assert best.iloc[0]["lam"] == 2.0 and bool(best.iloc[0]["within_1pt"])
     assert best.iloc[0]["delta_pts"] == pytest.approx(-0.5)
+
+
+def test_hidden_accepts_one_or_several_architectures(shared_data):
+    _, one = validate(tiny(shared_data, hidden=[8, 8]))
+    _, several = validate(tiny(shared_data, hidden=[[8, 8], [4, 4, 4]]))
+    assert one.hidden == [[8, 8]] and several.hidden == [[8, 8], [4, 4, 4]]
+    for bad in ([[8, 0]], [[]], [0]):
+        with pytest.raises(ConfigError, match="hidden"):
+            validate(tiny(shared_data, hidden=bad))
