@@ -98,3 +98,9 @@ def test_orientation_seed_matches_the_network_built_with_it():
         net = GraphNetwork(g, 5, 2, seed=7)
     assert structural_features(g, orientation_seed=7) == structural_features(net.dag)
     assert structural_features(g, orientation_seed=7)["layers"] == len(net.layers)
+
+
+def test_directed_cycles_count_layers_of_the_condensation():
+    g = nx.DiGraph([(0, 1), (1, 2), (2, 1), (2, 3)])  # {1, 2} is one strongly connected component
+    f = structural_features(g)
+    assert f["layers"] == 3 and f["source_nodes"] == 1 and f["sink_nodes"] == 1

@@ -6,7 +6,8 @@ Every feature is defined as networkx defines it on the **undirected, simple** ve
 - ``layers``: the number of distinct ``layer`` node attributes if every node has one (structure graphs
   from :func:`~sparsewire.graphs.extract.to_graph`), else the number of longest-path layers of the DAG
   (undirected graphs are oriented with :func:`~sparsewire.graphs.build.to_dag`, ``seed=orientation_seed``,
-  default 0);
+  default 0; a directed graph with cycles counts the layers of its condensation, one node per strongly
+  connected component);
 - ``source_nodes`` / ``sink_nodes``: nodes without incoming / outgoing edges of that directed graph
   (self-loops ignored).
 
@@ -79,8 +80,10 @@ def directed_counts(graph: nx.Graph, *, orientation_seed: int | None = 0) -> dic
     layer_attr = nx.get_node_attributes(graph, "layer")
     if len(layer_attr) == graph.number_of_nodes():
         layers = len(set(layer_attr.values()))
-    else:
+    elif nx.is_directed_acyclic_graph(dag):
         layers = len(layered(dag))
+    else:  # cycles (e.g. recurrent edges): layers of the DAG of strongly connected components
+        layers = len(layered(nx.condensation(dag)))
     indeg = {n: 0 for n in dag.nodes}
     outdeg = {n: 0 for n in dag.nodes}
     for u, v in dag.edges:
