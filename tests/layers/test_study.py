@@ -91,3 +91,17 @@ def test_hidden_accepts_one_or_several_architectures(shared_data):
     for bad in ([[8, 0]], [[]], [0]):
         with pytest.raises(ConfigError, match="hidden"):
             validate(tiny(shared_data, hidden=bad))
+
+
+def test_unit_inputs_let_the_first_layer_collapse(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data, inputs="unit", lambdas=[60.0]))
+    assert expand(study_type, config)[0].config["inputs"] == "unit"
+    _, default = validate(tiny(shared_data))
+    assert "inputs" not in expand(study_type, default)[0].config  # earlier trial ids stay valid
+    summary = run_study(study_type, config, tmp_path, progress=False, echo=lambda s: None)
+    assert (summary.done, summary.failed) == (1, 0)
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert row.input_min >= 0 and row.first_layer_collapsible
+    assert json.loads(row.collapsed_layers) == [0, 1, 2, 3] and row.linear_layers_after == 1
+    assert row.test_accuracy_collapsed == row.test_accuracy_penalised
+    assert "Inputs in [0, 1]" in write_report(tmp_path).read_text()

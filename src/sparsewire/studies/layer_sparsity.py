@@ -68,6 +68,10 @@ class LayerSparsityConfig(BaseModel):
     latency_threads: int | None = Field(1, ge=1)
     report_samples: int = Field(2000, ge=1)
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    inputs: Literal["normalised", "unit"] = "normalised"
+    """``normalised``: the data layer's zero-mean inputs (negative in places, so the first layer can never
+    collapse); ``unit``: pixels mapped back to [0, 1], provably non-negative, so the first layer is penalised
+    and may collapse too (the whole network can become one linear map)."""
 
     @field_validator("lambdas")
     @classmethod
@@ -129,6 +133,8 @@ class LayerSparsityStudy(StudyType):
             "latency_threads": config.latency_threads,
             "report_samples": config.report_samples,
         }
+        if config.inputs != "normalised":  # only then part of the trial (keeps ids of earlier runs stable)
+            shared["inputs"] = config.inputs
         out = [
             {**shared, "dataset": d.model_dump(), "hidden": hidden, "lam": lam, "seed": seed}
             for d in config.datasets
@@ -147,28 +153,31 @@ class LayerSparsityStudy(StudyType):
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(DatasetConfig(**trial["dataset"]))
+        nonneg = trial.get("inputs", "normalised") == "unit"
+        train_data, val_data, test_data = (_to_unit(d, splits) if nonneg else d for d in (splits.train, splits.val,
+                                                                                          splits.test))
         seed, lam = trial["seed"], float(trial["lam"])
         model = _model(trial, splits)
         params_original, flops_original = parameter_count(model), flops(model)
         connection = ConnectionPenalty(trial["connection_lambda"]) if trial["connection_lambda"] > 0 else None
-        penalty = LayerPenalty(lam) if lam > 0 else None
+        penalty = LayerPenalty(lam, input_nonnegative=nonneg) if lam > 0 else None
         if connection is not None:
             penalty = connection + penalty if penalty is not None else connection
         train_cfg, refit_cfg = TrainConfig(**trial["train"]), TrainConfig(**trial["refit"])
         tag = f"{trial['dataset']['name']} λ={lam:g} seed {seed}"
-        trained = train_penalized(model, splits.train, train_cfg, penalty, optimisation=trial["optimisation"],
+        trained = train_penalized(model, train_data, train_cfg, penalty, optimisation=trial["optimisation"],
                                   seed=seed, progress=context.progress, desc=f"train {tag}")
-        acc_penalised = evaluate(model, splits.test)["accuracy"]
-        report = layer_report(model, splits.val[0][: trial["report_samples"]])
-        collapsed_ids = identity_layers(model)
-        shallow = collapse(model)
+        acc_penalised = evaluate(model, test_data)["accuracy"]
+        report = layer_report(model, val_data[0][: trial["report_samples"]], input_nonnegative=nonneg)
+        collapsed_ids = identity_layers(model, input_nonnegative=nonneg)
+        shallow = collapse(model, input_nonnegative=nonneg)
         with torch.no_grad():
-            x = splits.test[0][:2000]
+            x = test_data[0][:2000]
             max_diff = float((shallow(x) - model(x)).abs().max())
-        acc_collapsed = evaluate(shallow, splits.test)["accuracy"]
-        refitted = refit(shallow, splits.train, refit_cfg, penalty=connection, optimisation=trial["optimisation"],
+        acc_collapsed = evaluate(shallow, test_data)["accuracy"]
+        refitted = refit(shallow, train_data, refit_cfg, penalty=connection, optimisation=trial["optimisation"],
                          seed=seed + 1000, progress=context.progress)
-        acc_refit = evaluate(shallow, splits.test)["accuracy"]
+        acc_refit = evaluate(shallow, test_data)["accuracy"]
         threads = torch.get_num_threads()
         if trial["latency_threads"] is not None:
             torch.set_num_threads(trial["latency_threads"])
@@ -195,8 +204,9 @@ class LayerSparsityStudy(StudyType):
             "params_collapsed": parameter_count(shallow),
             "flops_original": flops_original,
             "flops_collapsed": flops(shallow),
-            "input_min": float(splits.train[0].min()),
-            "first_layer_collapsible": False,
+            "inputs": trial.get("inputs", "normalised"),
+            "input_min": float(train_data[0].min()),
+            "first_layer_collapsible": nonneg,
             "negative_weight_fraction": [r.negative_weight_fraction for r in report],
             "negative_preactivation_fraction": [r.negative_preactivation_fraction for r in report],
             "latency_threads": trial["latency_threads"] or threads,
@@ -226,6 +236,12 @@ class LayerSparsityStudy(StudyType):
             "collapsed / original forward time (median of interleaved rounds in one process; < 1 is faster).",
             "",
         ]
+        if "inputs" in table and (table["inputs"] == "unit").any():
+            parts += [
+                "**Inputs in [0, 1]:** pixels were mapped back to [0, 1], so every input is non-negative, the "
+                "first layer is penalised too and may collapse (a network with no ReLU left is one linear map).",
+                "",
+            ]
         if "input_min" in table and (table["input_min"] < 0).any():
             parts += [
                 f"**First layer not collapsed:** the normalised inputs are negative in places (smallest value "
@@ -256,6 +272,19 @@ class LayerSparsityStudy(StudyType):
             png = _latency_ratio(table, lat, out_dir / "latency_ratio.png")
             parts += [f"![latency ratio]({png.name})", ""]
         return "\n".join(parts)
+
+
+def _to_unit(data: tuple[torch.Tensor, ...], splits: Any) -> tuple[torch.Tensor, ...]:
+    """Undo the data layer's per-channel normalisation: inputs back to pixel/255 in [0, 1] (clamped, so
+    rounding cannot leave a ``-1e-8`` that would void the non-negativity the collapse relies on)."""
+    x, *rest = data
+    mean = torch.tensor(splits.mean, dtype=x.dtype) / 255
+    std = torch.tensor(splits.std, dtype=x.dtype) / 255
+    if x.dim() == 4:
+        mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
+    elif len(splits.mean) != 1:
+        raise ValueError("unit inputs need image-shaped (N, C, H, W) data for multi-channel datasets")
+    return ((x * std + mean).clamp(0.0, 1.0), *rest)
 
 
 def _fmt(values: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
