@@ -227,7 +227,7 @@ class LayerSparsityStudy(StudyType):
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         summary = summarise(table)
         parts = [
-            "Layer sparsity (Hebiri & Lederer 2020): penalty `λ Σ_j ‖neg([W_j, b_j])‖₂` on hidden layers 2..L "
+            "Layer sparsity (Hebiri & Lederer 2020): penalty `λ Σ_j ‖neg([W_j, b_j])‖₂` on the hidden layers after the first (all of them with inputs in [0, 1]) "
             "(Frobenius norm of the negative part, one group per layer, so a proximal step clears a whole "
             "layer's negative part at once), then collapse of the hidden layers whose ReLU is provably the "
             "identity, then refitting without the layer penalty. λ = 0 is the unregularised network of the same "
