@@ -135,6 +135,13 @@ def test_nothing_prunable_is_refused_and_prunable_is_configurable(shared_data, t
     assert set(json.loads(table.layer_density.iloc[-1])) == {"layers.0.weight"}
 
 
+@pytest.mark.parametrize("policy", ["init", "epoch", "reinit"])
+def test_rewind_policies_run(shared_data, tmp_path, policy):
+    run(tiny(shared_data, rewind=policy, methods=["class-blinded"], compressions=[0.8], baseline=False), tmp_path)
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert list(table.rewind) == [policy] and table.test_accuracy.iloc[0] > 0.5
+
+
 def test_overrides():
     config = apply_overrides({"a": {"b": 1}, "seeds": [0]}, ["a.b=0.5", "seeds=[1, 2]", "new.key=x"])
     assert config == {"a": {"b": 0.5}, "seeds": [1, 2], "new": {"key": "x"}}

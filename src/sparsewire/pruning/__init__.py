@@ -4,7 +4,7 @@ from sparsewire.pruning.allocation import ALLOCATIONS, class_blinded, class_dist
 from sparsewire.pruning.context import PruneContext
 from sparsewire.pruning.methods import PRESETS, Method, known_methods, resolve_method
 from sparsewire.pruning.prune import check_compression, prune
-from sparsewire.pruning.rewind import rewind, snapshot
+from sparsewire.pruning.rewind import reinitialize, rewind, snapshot
 from sparsewire.pruning.schedule import iterative, one_shot, schedule
 from sparsewire.pruning.scores import SCORES
 
@@ -22,6 +22,7 @@ __all__ = [
     "known_methods",
     "one_shot",
     "prune",
+    "reinitialize",
     "resolve_method",
     "rewind",
     "schedule",

@@ -26,3 +26,20 @@ def rewind(model: nn.Module, point: Mapping[str, torch.Tensor], masks: Masks | N
     for key, value in point.items():
         state[key].copy_(value)
     (masks if masks is not None else Masks.of(model)).apply()
+
+
+@torch.no_grad()
+def reinitialize(model: nn.Module, masks: Masks | None = None, seed: int = 0) -> None:
+    """Keep the structure, forget the weights: re-draw every parameter from its layer's default
+    initialiser (``reset_parameters``) with ``seed``, then re-apply the masks (Van Gelder et al. 2020's
+    "structure with re-initialised weights"; Frankle & Carbin 2019's random re-initialisation control)."""
+    masks = masks if masks is not None else Masks.of(model)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        for module in model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    finally:
+        torch.random.set_rng_state(state)
+    masks.apply()

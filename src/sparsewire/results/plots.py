@@ -20,10 +20,12 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
     for ax, ((dataset, model), part) in zip(axes[0], panels, strict=True):
         pruned = part[part["method"] != "none"]
-        for (method, sched), line in pruned.groupby(["method", "schedule"], sort=True):
+        varying = [k for k in ("schedule", "rewind") if k in pruned and pruned[k].nunique(dropna=False) > 1]
+        for key, line in pruned.groupby(["method", *varying], sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
             stats = line.groupby("compression")[column].agg(["mean", "std"]).fillna(0.0) * 100
             x = stats.index.to_numpy() * 100
-            label = method if pruned["schedule"].nunique() == 1 else f"{method} ({sched})"
+            label = key[0] + (f" ({', '.join(map(str, key[1:]))})" if varying else "")
             ax.plot(x, stats["mean"], marker="o", label=label)
             ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
         base = part[part["method"] == "none"]["test_accuracy"]

@@ -19,7 +19,15 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sparsewire.masks import Masks
-from sparsewire.pruning import check_compression, prune, resolve_method, rewind, schedule, snapshot
+from sparsewire.pruning import (
+    check_compression,
+    prune,
+    reinitialize,
+    resolve_method,
+    rewind,
+    schedule,
+    snapshot,
+)
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, ModelConfig, build, cached, load_splits
 from sparsewire.training import TrainConfig, batches, evaluate, train
@@ -42,7 +50,7 @@ class PruneStudyConfig(BaseModel):
     compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95])
     schedules: list[Literal["one-shot", "iterative"]] = Field(default_factory=lambda: ["one-shot"])
     iterative_rate: float = Field(0.5, gt=0, lt=1)
-    rewind: Literal["none", "init", "epoch"] = "none"
+    rewind: Literal["none", "init", "epoch", "reinit"] = "none"
     rewind_epoch: int = Field(1, ge=1)
     prune_batches: int = Field(8, ge=1)
     prunable: str | None = Field(None, description="regex over parameter names; default: weights of Linear/Conv/RNN")
@@ -154,7 +162,9 @@ class PruneStudy(StudyType):
             data = batches(splits.train, 128, generator)[: trial["prune_batches"]] if resolve_method(method).needs_data else None
             prune(model, target, method, masks=masks, batches=data, generator=generator)
             before = evaluate(model, splits.test)["accuracy"]
-            if trial["rewind"] != "none":
+            if trial["rewind"] == "reinit":  # same structure, fresh random weights
+                reinitialize(model, masks, seed=seed + 7919 * (i + 1))
+            elif trial["rewind"] != "none":
                 point = dense["init"] if trial["rewind"] == "init" else dense["rewind_point"]
                 rewind(model, point, masks)
             result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000 * (i + 1),
@@ -171,6 +181,7 @@ class PruneStudy(StudyType):
             "method": method,
             "schedule": trial["schedule"],
             "rate": trial["rate"],
+            "rewind": trial["rewind"],
             "compression": trial["compression"],
             "seed": seed,
             "test_accuracy": evaluate(model, splits.test)["accuracy"],
@@ -218,13 +229,13 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std over seeds per (dataset, model, schedule, method, compression)."""
     if table.empty:
         return table
-    keys = ["dataset", "model", "schedule", "method", "compression"]
+    keys = [k for k in ["dataset", "model", "schedule", "rewind", "method", "compression"] if k in table]
 
     def fmt(values: pd.Series) -> str:
         std = values.std(ddof=1) if len(values) > 1 else math.nan
         return f"{100 * values.mean():.2f} ± {100 * std:.2f}" if not math.isnan(std) else f"{100 * values.mean():.2f}"
 
-    grouped = table.groupby(keys, sort=True)
+    grouped = table.groupby(keys, sort=True, dropna=False)
     out = grouped.agg(
         seeds=("seed", "nunique"),
         test_acc_pct=("test_accuracy", fmt),
