@@ -33,6 +33,7 @@ from sparsewire.studies.common import DatasetConfig, ModelConfig, build, cached,
 from sparsewire.training import TrainConfig, batches, evaluate, train
 
 BASELINE = "none"
+Rewind = Literal["none", "init", "epoch", "reinit"]
 
 
 class PruneStudyConfig(BaseModel):
@@ -50,7 +51,7 @@ class PruneStudyConfig(BaseModel):
     compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95])
     schedules: list[Literal["one-shot", "iterative"]] = Field(default_factory=lambda: ["one-shot"])
     iterative_rate: float = Field(0.5, gt=0, lt=1)
-    rewind: Literal["none", "init", "epoch", "reinit"] = "none"
+    rewind: Rewind | list[Rewind] = "none"
     rewind_epoch: int = Field(1, ge=1)
     prune_batches: int = Field(8, ge=1)
     prunable: str | None = Field(None, description="regex over parameter names; default: weights of Linear/Conv/RNN")
@@ -122,25 +123,28 @@ class PruneStudy(StudyType):
             "dataset_identity": config.dataset.identity(),
             "train": config.train.model_dump(),
             "retrain": config.retrain.model_dump(),
-            "rewind": config.rewind,
             "rewind_epoch": config.rewind_epoch,
             "prune_batches": config.prune_batches,
         }
         if config.prunable is not None:  # only when set, so default trials keep their ids
             shared["prunable"] = config.prunable
+        rewinds = config.rewind if isinstance(config.rewind, list) else [config.rewind]
         out = []
         for model in config.models:
             for seed in config.seeds:
                 base = {**shared, "model": model.model_dump(), "seed": seed}
                 if config.baseline:
-                    out.append({**base, "method": BASELINE, "compression": 0.0, "schedule": "one-shot", "rate": None})
+                    out.append({**base, "rewind": "none", "method": BASELINE, "compression": 0.0,
+                                "schedule": "one-shot", "rate": None})
                 for method in config.methods:
                     if method == BASELINE:
                         continue
                     for sched in config.schedules:
                         for c in config.compressions:
-                            rate = config.iterative_rate if sched == "iterative" else None
-                            out.append({**base, "method": method, "compression": c, "schedule": sched, "rate": rate})
+                            for policy in rewinds:
+                                rate = config.iterative_rate if sched == "iterative" else None
+                                out.append({**base, "rewind": policy, "method": method, "compression": c,
+                                            "schedule": sched, "rate": rate})
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
