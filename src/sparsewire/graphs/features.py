@@ -102,7 +102,7 @@ def _networkx(graph: nx.Graph) -> dict[str, float]:
     u = undirected(graph)
     n = u.number_of_nodes()
     order = {node: i for i, node in enumerate(u.nodes)}
-    lcc = u.subgraph(_largest_component(list(nx.connected_components(u)), order))
+    lcc = u.subgraph(_largest_component(list(nx.connected_components(u)), order)).copy()  # a view is slow
     ecc = nx.eccentricity(lcc)
     out = {
         "nodes": float(n),
