@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+LINESTYLES = ["-", "--", ":", "-."]
+
 
 def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title: str = "") -> Path:
     """Accuracy (%) vs compression, one line per method and schedule, mean ± std band over seeds.
@@ -21,13 +23,16 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
     for ax, ((dataset, model), part) in zip(axes[0], panels, strict=True):
         pruned = part[part["method"] != "none"]
         varying = [k for k in ("schedule", "rewind") if k in pruned and pruned[k].nunique(dropna=False) > 1]
+        colours = {m: f"C{i % 10}" for i, m in enumerate(sorted(pruned["method"].unique()))}
+        styles: dict[tuple, str] = {}
         for key, line in pruned.groupby(["method", *varying], sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
             stats = line.groupby("compression")[column].agg(["mean", "std"]).fillna(0.0) * 100
             x = stats.index.to_numpy() * 100
             label = key[0] + (f" ({', '.join(map(str, key[1:]))})" if varying else "")
-            ax.plot(x, stats["mean"], marker="o", label=label)
-            ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.2)
+            style = styles.setdefault(key[1:], LINESTYLES[len(styles) % len(LINESTYLES)])
+            ax.plot(x, stats["mean"], marker="o", markersize=4, color=colours[key[0]], linestyle=style, label=label)
+            ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colours[key[0]], alpha=0.15)
         base = part[part["method"] == "none"]["test_accuracy"]
         if len(base):
             ax.axhline(100 * base.mean(), color="black", linestyle="--", linewidth=1, label="unpruned (re-trained)")
@@ -35,7 +40,7 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{dataset} · {model}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, ncol=2 if len(ax.get_lines()) > 6 else 1)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
