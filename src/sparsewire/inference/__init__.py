@@ -1,0 +1,5 @@
+"""Inference with what pruning removed actually removed (sparse storage and kernels)."""
+
+from sparsewire.inference.sparse_linear import SparseLinear, sparsify
+
+__all__ = ["SparseLinear", "sparsify"]
