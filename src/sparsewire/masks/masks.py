@@ -201,7 +201,7 @@ class Masks(Mapping[str, torch.Tensor]):
                 raise MaskError(f"mask for {name} has shape {tuple(mask.shape)}, expected {tuple(current.shape)}")
             current.copy_(mask.to(device=current.device, dtype=torch.bool))
             if warn_empty and not bool(current.any()):
-                warnings.warn(f"{name} is pruned to zero weights (density 0)", EmptyLayerWarning, stacklevel=2)
+                warnings.warn(f"{name} is pruned to zero weights (density 0)", EmptyLayerWarning, stacklevel=3)
         if apply:
             self.apply()
 
