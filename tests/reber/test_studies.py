@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sparsewire.graphs.features import FEATURE_NAMES
+from sparsewire.graphs.features import FEATURE_NAMES, directed_counts
+from sparsewire.graphs.priors import generate
 from sparsewire.results import ResultsStore
 from sparsewire.results.report import write_report
 from sparsewire.studies import ConfigError, run_study, validate
@@ -72,6 +73,7 @@ def tiny_structure(reber_dir, priors):
         "cells": ["lstm"],
         "priors": priors,
         "train": {"epochs": 1, "batch_size": 64},
+        "seed": 3,  # graph seeds differ from the features' default orientation seed
     }
 
 
@@ -87,6 +89,12 @@ def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
     assert table["nodes"].between(10, 12).all()
     assert (table["param_m"] == 1).all()  # the paper's m = n // 10
     assert table["test_accuracy"].between(0, 1).all()
+    # the directed counts describe the DAG the network was built on (orientation seeded by graph_seed)
+    assert (table["layers"] == table["layer_sizes"].map(len)).all()
+    for row in table.itertuples():
+        graph = generate(row.generator, int(row.nodes), seed=int(row.graph_seed), m=int(row.param_m))
+        built = directed_counts(graph, orientation_seed=int(row.graph_seed))
+        assert {k: getattr(row, k) for k in built} == built
     [(_, error)] = ResultsStore(tmp_path).failures()
     assert "watts-strogatz" in error
     again = run(tiny_structure(reber_dir, priors), tmp_path)

@@ -131,11 +131,13 @@ class ReberStructureStudy(StudyType):
         start = time.perf_counter()
         splits = ReberDataConfig(**trial["data"]).load()
         graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
-        features = structural_features(graph)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = GraphRecurrentClassifier(graph, trial["cell"], 2, vocab_size=VOCAB_SIZE,
                                              embedding_dim=trial["embedding_dim"], seed=trial["graph_seed"])
+        # The DAG the network was built on (orientation seeded by graph_seed), so that the directed
+        # counts (layers, sources, sinks) describe this network and not another orientation of the graph.
+        features = structural_features(model.graph_rnn.dag)
         masks = Masks.of(model)
         result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["graph_seed"],
                        progress=context.progress, desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
