@@ -1,5 +1,6 @@
 """Study types (``study:`` in a config) and the machinery that runs them."""
 
+from sparsewire.studies import dynamic_sparsity as _dynamic_sparsity  # noqa: F401 - registers study: dynamic-sparsity
 from sparsewire.studies import layer_sparsity as _layer_sparsity  # noqa: F401 - registers study: layer-sparsity
 from sparsewire.studies import prior as _prior  # noqa: F401 - registers study: prior
 from sparsewire.studies import prune as _prune  # noqa: F401 - registers study: prune

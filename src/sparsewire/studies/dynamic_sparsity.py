@@ -1,0 +1,317 @@
+"""``study: dynamic-sparsity`` — how early dynamic sparse training settles its structure, and freezing it.
+
+Van Gelder, Wortsman & Ehsani (2020), "Deconstructing the Structure of Sparse Neural Networks": the mask
+a dynamic sparse algorithm (here SET, Mocanu et al. 2018, and RigL, Evci et al. 2020) ends with is
+largely found within the first epoch, so the mask can be frozen after about one epoch at little cost.
+A trial trains one network from a random sparse mask (density, ``uniform`` or ``erk`` allocation) with
+one algorithm and freezes its mask after ``freeze_epoch`` epochs (``None``: never; ``0``: never
+updated, a static random sparse network, run once per density and seed as algorithm ``static``).
+Trials of one seed share the initial weights and mask, so a frozen run follows its never-frozen run
+exactly up to the freeze. Each row records the global Jaccard overlap of every epoch's mask (epoch 0 =
+the initial mask) with the final one and the overlap expected by chance
+(:func:`sparsewire.graphs.compare.compare_masks`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sparsewire.dynamic import (
+    ALGORITHMS,
+    DynamicSparsity,
+    check_density,
+    check_drop_fraction,
+    sparse_init,
+    steps_per_epoch,
+)
+from sparsewire.graphs.compare import compare_masks
+from sparsewire.masks import Masks
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import DatasetConfig, ModelConfig, build, load_splits
+from sparsewire.training import TrainConfig, evaluate, train
+
+STATIC = "static"
+NEVER = "never"
+LINES = ["--", ":", "-."]
+
+
+class DynamicSparsityConfig(BaseModel):
+    """Config of ``study: dynamic-sparsity`` (unknown keys are errors).
+
+    Restoring the best validation epoch (``train.restore_best``) is switched off: it would also restore
+    that epoch's mask.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["dynamic-sparsity"] = "dynamic-sparsity"
+    name: str = "dynamic-sparsity"
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()])
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10, restore_best=False))
+    algorithms: list[str] = Field(default_factory=lambda: ["set", "rigl"])
+    densities: list[float] = Field(default_factory=lambda: [0.1])
+    distribution: Literal["uniform", "erk"] = "uniform"
+    freeze_epochs: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5])
+    update_every: int = Field(100, ge=1, description="optimizer steps between mask updates")
+    drop_fraction: float = Field(0.3, description="initial fraction of kept weights replaced per update")
+    drop_schedule: Literal["cosine", "constant"] = "cosine"
+    seeds: list[int] = Field(default_factory=lambda: [0])
+
+    @field_validator("algorithms")
+    @classmethod
+    def _algorithms(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in ALGORITHMS:
+                raise ValueError(f"unknown dynamic sparse algorithm {name!r}; choose from {sorted(ALGORITHMS)}")
+        return names
+
+    @field_validator("densities")
+    @classmethod
+    def _densities(cls, values: list[float]) -> list[float]:
+        return [check_density(v) for v in values]
+
+    @field_validator("drop_fraction")
+    @classmethod
+    def _drop_fraction(cls, value: float) -> float:
+        return check_drop_fraction(value)
+
+    @field_validator("freeze_epochs", mode="before")
+    @classmethod
+    def _never(cls, values: Any) -> Any:
+        if isinstance(values, list):
+            return [None if isinstance(v, str) and v.lower() in ("none", NEVER) else v for v in values]
+        return values
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DynamicSparsityConfig:
+        if "restore_best" in self.train.model_fields_set and self.train.restore_best:
+            raise ValueError("train.restore_best must be false: restoring the best epoch would restore its mask too")
+        self.train = self.train.model_copy(update={"restore_best": False})
+        for f in self.freeze_epochs:
+            if f is not None and not 0 <= f < self.train.epochs:
+                raise ValueError(f"freeze epoch {f} must be in [0, train.epochs={self.train.epochs}) "
+                                 "(use none for never freezing)")
+        return self
+
+
+@register
+class DynamicSparsityStudy(StudyType):
+    name = "dynamic-sparsity"
+    Config = DynamicSparsityConfig
+
+    def check(self, config: DynamicSparsityConfig) -> None:
+        splits = load_splits(config.dataset)
+        for model_cfg in config.models:
+            Masks(build(model_cfg, splits))
+
+    def trials(self, config: DynamicSparsityConfig) -> list[dict[str, Any]]:
+        shared = {
+            "dataset": config.dataset.model_dump(),
+            "dataset_identity": config.dataset.identity(),
+            "train": config.train.model_dump(),
+            "distribution": config.distribution,
+            "update_every": config.update_every,
+            "drop_fraction": config.drop_fraction,
+            "drop_schedule": config.drop_schedule,
+        }
+        out = []
+        for model in config.models:
+            for density in config.densities:
+                for seed in config.seeds:
+                    base = {**shared, "model": model.model_dump(), "density": density, "seed": seed}
+                    if 0 in config.freeze_epochs:
+                        out.append({**base, "algorithm": STATIC, "freeze_epoch": 0})
+                    for algorithm in config.algorithms:
+                        for freeze in config.freeze_epochs:
+                            if freeze != 0:
+                                out.append({**base, "algorithm": algorithm, "freeze_epoch": freeze})
+        return out
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        start = time.perf_counter()
+        splits = load_splits(DatasetConfig(**trial["dataset"]))
+        cfg = TrainConfig(**trial["train"])
+        seed = trial["seed"]
+        torch.manual_seed(seed)
+        model = build(ModelConfig(**trial["model"]), splits)
+        masks = Masks(model)
+        sparse_init(masks, trial["density"], trial["distribution"], torch.Generator().manual_seed(seed))
+        static = trial["algorithm"] == STATIC
+        dyn = DynamicSparsity(
+            masks, "set" if static else trial["algorithm"],
+            total_steps=max(1, cfg.epochs * steps_per_epoch(len(splits.train[0]), cfg.batch_size)),
+            update_every=trial["update_every"], drop_fraction=trial["drop_fraction"],
+            schedule=trial["drop_schedule"], freeze_epoch=0 if static else trial["freeze_epoch"], seed=seed + 1,
+        )
+        result = train(model, splits.train, cfg, val_data=splits.val, seed=seed, masks=masks, **dyn.hooks(),
+                       progress=context.progress,
+                       desc=f"{trial['algorithm']} d={trial['density']} freeze={trial['freeze_epoch']}")
+        final = masks.state()
+        overlaps = [compare_masks(m, final)["global"] for m in [dyn.initial, *dyn.snapshots]]
+        return {
+            "dataset": trial["dataset"]["name"],
+            "model": trial["model"]["name"],
+            "algorithm": trial["algorithm"],
+            "distribution": trial["distribution"],
+            "density": trial["density"],
+            "freeze_epoch": trial["freeze_epoch"],
+            "seed": seed,
+            "test_accuracy": evaluate(model, splits.test)["accuracy"],
+            "val_accuracy": evaluate(model, splits.val)["accuracy"],
+            "epochs": result.epochs,
+            "density_actual": masks.density(),
+            "layer_density": masks.densities(),
+            "mask_updates": sum(u.replaced > 0 for u in dyn.updates),
+            "replaced_per_epoch": dyn.replaced_per_epoch(),
+            "jaccard_to_final": [o["jaccard"] for o in overlaps],
+            "chance_jaccard_to_final": [o["expected_jaccard"] for o in overlaps],
+            "corrected_jaccard_to_final": [o["chance_corrected"] for o in overlaps],
+            "jaccard_epoch1_to_final": overlaps[1]["jaccard"] if len(overlaps) > 1 else math.nan,
+            "train_seconds": result.seconds,
+            "trial_seconds": time.perf_counter() - start,
+        }
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return accuracy_vs_freeze(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        jac = jaccard_table(table)
+        parts = [
+            "Test accuracy (%) by the epoch after which the mask was frozen (mean ± std over seeds; `never`: "
+            "updated until the drop fraction anneals to 0; `0`/`static`: the initial random mask, never "
+            "updated). Density = fraction of prunable weights kept.",
+            "",
+            accuracy_vs_freeze(table).to_markdown(index=False),
+            "",
+        ]
+        if not jac.empty:
+            parts += [
+                "Global Jaccard overlap of each epoch's mask with the final mask (never-frozen runs, mean over "
+                "seeds; epoch 0 = the initial random mask) and the overlap expected by chance for random "
+                "masks with the same layer densities.",
+                "",
+                jac.to_markdown(index=False),
+                "",
+            ]
+        for png in plot_dynamic(table, out_dir):
+            parts += [f"![{png.stem}]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def _freeze_label(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NEVER
+    return str(int(value))
+
+
+def _fmt(values: pd.Series) -> str:
+    if len(values) > 1:
+        return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f}"
+    return f"{100 * values.mean():.2f}"
+
+
+def _order(label: str) -> float:
+    return math.inf if label == NEVER else float(label)
+
+
+def accuracy_vs_freeze(table: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy mean ± std over seeds: one row per (model, distribution, density, algorithm), one
+    column per freeze epoch."""
+    if table.empty:
+        return table
+    t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
+    keys = ["dataset", "model", "distribution", "density", "algorithm"]
+    wide = t.groupby([*keys, "freeze"], sort=True)["test_accuracy"].agg(_fmt).unstack("freeze")
+    wide = wide[sorted(wide.columns, key=_order)].fillna("")
+    seeds = t.groupby(keys)["seed"].nunique().rename("seeds")
+    wide = wide.join(seeds).reset_index()
+    wide.columns.name = None
+    return wide.rename(columns={c: f"freeze {c}" for c in wide.columns if c in set(t["freeze"])})
+
+
+def _never_frozen(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["freeze_epoch"].map(_freeze_label) == NEVER]
+
+
+def jaccard_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean Jaccard to the final mask per epoch for the never-frozen runs, plus the chance level."""
+    rows = []
+    for (model, dist, density, algorithm), part in _never_frozen(table).groupby(
+            ["model", "distribution", "density", "algorithm"], sort=True):
+        curves = pd.DataFrame(part["jaccard_to_final"].tolist())
+        chance = pd.DataFrame(part["chance_jaccard_to_final"].tolist())
+        row: dict[str, Any] = {"model": model, "distribution": dist, "density": density, "algorithm": algorithm,
+                               "seeds": len(part)}
+        row.update({f"epoch {e}": round(v, 3) for e, v in curves.mean().items()})
+        row["chance"] = round(float(chance.mean().mean()), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_dynamic(table: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``jaccard_to_final.png`` (never-frozen runs) and ``accuracy_vs_freeze.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    never = _never_frozen(table)
+    if len(never):
+        fig, ax = plt.subplots(figsize=(6, 4.2))
+        for i, ((model, density, algorithm), part) in enumerate(never.groupby(["model", "density", "algorithm"], sort=True)):
+            curves = pd.DataFrame(part["jaccard_to_final"].tolist())
+            stats = curves.agg(["mean", "std"]).T.fillna(0.0)
+            colour = f"C{i % 10}"
+            ax.plot(stats.index, stats["mean"], marker="o", markersize=4, color=colour,
+                    label=f"{algorithm}, density {density:g} ({model})")
+            ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.15)
+            chance = pd.DataFrame(part["chance_jaccard_to_final"].tolist()).mean()
+            ax.plot(chance.index, chance.to_numpy(), linestyle=":", color=colour, linewidth=1)
+        ax.set_ylim(0, 1.02)
+        paths.append(_finish(fig, ax, "epoch (0 = initial random mask)", "global Jaccard to final mask",
+                             "Jaccard to final mask vs epoch (dotted: chance)", out_dir / "jaccard_to_final.png"))
+
+    t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
+    labels = sorted(set(t["freeze"]), key=_order)
+    position = {label: i for i, label in enumerate(labels)}
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    dynamic = t[t["algorithm"] != STATIC]
+    for i, ((model, density, algorithm), part) in enumerate(dynamic.groupby(["model", "density", "algorithm"], sort=True)):
+        stats = part.groupby("freeze")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
+        stats = stats.loc[sorted(stats.index, key=_order)]
+        x = [position[label] for label in stats.index]
+        ax.errorbar(x, stats["mean"], yerr=stats["std"], marker="o", capsize=3, color=f"C{i % 10}",
+                    label=f"{algorithm}, density {density:g} ({model})")
+    for j, ((model, density), part) in enumerate(t[t["algorithm"] == STATIC].groupby(["model", "density"], sort=True)):
+        ax.axhline(100 * part["test_accuracy"].mean(), color="grey", linestyle=LINES[j % len(LINES)], linewidth=1,
+                   label=f"static random mask, density {density:g} ({model})")
+    ax.set_xticks(range(len(labels)), labels)
+    paths.append(_finish(fig, ax, "mask frozen after epoch", "test accuracy (%)", "Accuracy vs freeze epoch",
+                         out_dir / "accuracy_vs_freeze.png"))
+    return paths
+
+
+def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, title: str, path: Path) -> Path:
+    """Label, save (PNG, 120 dpi) and close a one-panel figure."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+

@@ -1,0 +1,94 @@
+"""``study: dynamic-sparsity`` end to end on a tiny MNIST slice, its report and its config errors."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sparsewire.results.report import write_report
+from sparsewire.studies import ConfigError, load_config, run_study, validate
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+QUIET = {"progress": False, "echo": lambda s: None}
+
+
+def tiny(shared_data, **extra):
+    config = {
+        "study": "dynamic-sparsity",
+        "name": "tiny",
+        "dataset": {"name": "mnist", "data_dir": str(shared_data), "val_size": 200, "train_limit": 1000,
+                    "download": False},
+        "models": [{"name": "mlp", "options": {"hidden": [16]}}],
+        "train": {"epochs": 3, "batch_size": 50},
+        "algorithms": ["set", "rigl"],
+        "densities": [0.2],
+        "freeze_epochs": ["none", 0, 1],
+        "update_every": 5,
+        "seeds": [0],
+    }
+    config.update(extra)
+    return config
+
+
+def test_study_end_to_end_on_a_tiny_slice(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data))
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert (summary.total, summary.done, summary.failed) == (5, 5, 0)  # static once + 2 algorithms x 2
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(table.algorithm) == ["rigl", "rigl", "set", "set", "static"]
+    for row in table.itertuples():
+        assert {round(v, 3) for v in json.loads(row.layer_density).values()} == {0.2}
+        assert row.epochs == 3 and row.test_accuracy > 0.3
+        jaccard = json.loads(row.jaccard_to_final)
+        assert len(jaccard) == 4 and jaccard[-1] == 1.0
+    never = table[table.freeze_epoch.isna()]
+    assert len(never) == 2
+    for row in never.itertuples():
+        jaccard, chance = json.loads(row.jaccard_to_final), json.loads(row.chance_jaccard_to_final)
+        assert row.mask_updates == 3 * 20 // 5 - 1  # the last update has drop fraction cos(pi) = 0
+        assert jaccard[0] < jaccard[1] < 1.0  # the structure settles over training
+        assert jaccard[1] > chance[1] > 0
+    frozen = table[table.freeze_epoch == 1]
+    for row in frozen.itertuples():
+        assert json.loads(row.jaccard_to_final)[1:] == [1.0, 1.0, 1.0]
+        assert json.loads(row.replaced_per_epoch)[1:] == [0, 0]
+    static = table[table.algorithm == "static"].iloc[0]
+    assert static.mask_updates == 0 and json.loads(static.jaccard_to_final) == [1.0] * 4
+
+    report = write_report(tmp_path).read_text()
+    assert "freeze never" in report and "Jaccard" in report
+    assert (tmp_path / "jaccard_to_final.png").stat().st_size > 0
+    assert (tmp_path / "accuracy_vs_freeze.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"algorithms": ["set", "snip"]}, "unknown dynamic sparse algorithm 'snip'"),
+        ({"densities": [0.0]}, "density must be in"),
+        ({"densities": [1.2]}, "density must be in"),
+        ({"drop_fraction": 1.0}, "drop_fraction must be in"),
+        ({"drop_fraction": -0.5}, "drop_fraction must be in"),
+        ({"freeze_epochs": [3]}, "freeze epoch 3 must be in"),
+        ({"train": {"epochs": 3, "restore_best": True}}, "restore_best must be false"),
+        ({"epochs": 3}, "Extra inputs"),
+    ],
+)
+def test_bad_config_is_rejected(shared_data, change, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(tiny(shared_data, **change))
+
+
+def test_restore_best_is_switched_off_and_trials_share_their_seed(shared_data):
+    study_type, config = validate(tiny(shared_data, seeds=[0, 1]))
+    assert config.train.restore_best is False
+    trials = study_type.trials(config)
+    assert len(trials) == 10 and len({(t["algorithm"], t["freeze_epoch"], t["seed"]) for t in trials}) == 10
+
+
+@pytest.mark.slow
+def test_quick_config_runs(shared_data, tmp_path):
+    study_type, config = load_config(CONFIGS / "dynamic-sparsity-quick.yaml", [f"dataset.data_dir={shared_data}"])
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert summary.failed == 0 and summary.done == len(study_type.trials(config))
