@@ -114,6 +114,23 @@ def test_reber_structure_trials_are_seeded_and_interleaved():
     assert trials == study_type.trials(config)
 
 
+SLICE = {
+    "reber-prune-quick": ["data.train_limit=200", "data.val_size=50", "data.test_limit=100", "train.epochs=1",
+                          "retrain.epochs=1", "percents=[100]"],
+    "reber-structure-quick": ["data.train_limit=150", "data.val_size=50", "data.test_limit=100"],
+}
+
+
+@pytest.mark.parametrize("name", ["reber-prune-quick", "reber-structure-quick"])
+def test_quick_configs_run_on_a_slice(name, reber_dir, tmp_path):
+    """The shipped quick configs, shrunk to a data slice for the default run (in full: the slow test below)."""
+    study_type, config = load_config(CONFIGS / f"{name}.yaml", [f"data.data_dir={reber_dir.parent}", *SLICE[name]])
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert summary.failed == 0 and summary.done == summary.total > 0
+    assert ResultsStore(tmp_path).table()["test_accuracy"].between(0, 1).all()
+    assert write_report(tmp_path).exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["reber-prune-quick", "reber-structure-quick"])
 def test_quick_configs_run(name, tmp_path):
