@@ -8,6 +8,7 @@ import pytest
 
 from sparsewire.results.report import write_report
 from sparsewire.studies import ConfigError, load_config, run_study, validate
+from sparsewire.studies.dynamic_sparsity import accuracy_vs_freeze, freeze_cost
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 QUIET = {"progress": False, "echo": lambda s: None}
@@ -57,9 +58,27 @@ def test_study_end_to_end_on_a_tiny_slice(shared_data, tmp_path):
     assert static.mask_updates == 0 and json.loads(static.jaccard_to_final) == [1.0] * 4
 
     report = write_report(tmp_path).read_text()
-    assert "freeze never" in report and "Jaccard" in report
+    assert "freeze never" in report and "Jaccard" in report and "Cost of freezing" in report
     assert (tmp_path / "jaccard_to_final.png").stat().st_size > 0
     assert (tmp_path / "accuracy_vs_freeze.png").stat().st_size > 0
+
+
+def test_freeze_cost_and_summary_from_a_known_table():
+    base = {"dataset": "mnist", "model": "m", "distribution": "uniform", "density": 0.1}
+    rows = [{**base, "algorithm": "static", "freeze_epoch": 0, "seed": s, "test_accuracy": 0.90} for s in (0, 1)]
+    rows += [{**base, "algorithm": "rigl", "freeze_epoch": None, "seed": 0, "test_accuracy": 0.96},
+             {**base, "algorithm": "rigl", "freeze_epoch": None, "seed": 1, "test_accuracy": 0.98},
+             {**base, "algorithm": "rigl", "freeze_epoch": 1, "seed": 0, "test_accuracy": 0.95},
+             {**base, "algorithm": "rigl", "freeze_epoch": 1, "seed": 1, "test_accuracy": 0.96}]
+    cost = freeze_cost(pd.DataFrame(rows))
+    assert len(cost) == 1
+    row = cost.iloc[0]
+    assert (row.freeze, row.seeds, row.delta_vs_never_pts, row.gain_over_static_kept) == ("1", 2, "-1.50 ± 0.71", "79%")
+    assert 0 < float(row.paired_t_p) < 1
+    summary = accuracy_vs_freeze(pd.DataFrame(rows))
+    rigl = summary[summary.algorithm == "rigl"].iloc[0]
+    assert (rigl["freeze 1"], rigl["freeze never"], rigl["freeze 0"]) == ("95.50 ± 0.71", "97.00 ± 1.41", "")
+    assert list(summary.columns[-4:]) == ["freeze 0", "freeze 1", "freeze never", "seeds"]
 
 
 @pytest.mark.parametrize(

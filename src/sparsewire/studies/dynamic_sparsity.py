@@ -39,7 +39,6 @@ from sparsewire.training import TrainConfig, evaluate, train
 
 STATIC = "static"
 NEVER = "never"
-LINES = ["--", ":", "-."]
 
 
 class DynamicSparsityConfig(BaseModel):
@@ -192,6 +191,16 @@ class DynamicSparsityStudy(StudyType):
             accuracy_vs_freeze(table).to_markdown(index=False),
             "",
         ]
+        cost = freeze_cost(table)
+        if not cost.empty:
+            parts += [
+                "Cost of freezing: test accuracy of the frozen run minus that of the never-frozen run of the same "
+                "seed (percentage points, mean ± std over seeds; p of a paired t-test over seeds), and the share of the never-frozen run's gain over "
+                "the static random mask (freeze 0) that the frozen run keeps.",
+                "",
+                cost.to_markdown(index=False),
+                "",
+            ]
         if not jac.empty:
             parts += [
                 "Global Jaccard overlap of each epoch's mask with the final mask (never-frozen runs, mean over "
@@ -235,6 +244,38 @@ def accuracy_vs_freeze(table: pd.DataFrame) -> pd.DataFrame:
     wide = wide.join(seeds).reset_index()
     wide.columns.name = None
     return wide.rename(columns={c: f"freeze {c}" for c in wide.columns if c in set(t["freeze"])})
+
+
+def freeze_cost(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, distribution, density, algorithm, freeze epoch): accuracy change against the never-frozen
+    run of the same seed (with a paired t-test over seeds), and the share of the dynamic gain over the static
+    mask kept."""
+    from scipy.stats import ttest_rel
+
+    t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
+    keys = ["model", "distribution", "density"]
+    rows = []
+    for (model, dist, density, algorithm), part in t[t["algorithm"] != STATIC].groupby([*keys, "algorithm"], sort=True):
+        never = part[part["freeze"] == NEVER].set_index("seed")["test_accuracy"]
+        static = t[(t["algorithm"] == STATIC) & (t["model"] == model) & (t["distribution"] == dist)
+                   & (t["density"] == density)]["test_accuracy"]
+        for freeze, frozen in part[part["freeze"] != NEVER].groupby("freeze"):
+            delta = (frozen.set_index("seed")["test_accuracy"] - never).dropna()
+            if delta.empty:
+                continue
+            paired = ttest_rel(frozen.set_index("seed")["test_accuracy"][delta.index], never[delta.index]).pvalue \
+                if len(delta) > 1 else math.nan
+            gain = never.mean() - static.mean() if len(static) else math.nan
+            kept = (frozen["test_accuracy"].mean() - static.mean()) / gain if gain and gain > 0 else math.nan
+            rows.append({"model": model, "distribution": dist, "density": density, "algorithm": algorithm,
+                         "freeze": freeze, "seeds": len(delta),
+                         "delta_vs_never_pts": f"{100 * delta.mean():+.2f} ± {100 * delta.std(ddof=1):.2f}"
+                         if len(delta) > 1 else f"{100 * delta.mean():+.2f}",
+                         "paired_t_p": f"{paired:.2g}" if not math.isnan(paired) else "",
+                         "gain_over_static_kept": f"{100 * kept:.0f}%" if not math.isnan(kept) else ""})
+    out = pd.DataFrame(rows)
+    return out.sort_values([*keys, "algorithm", "freeze"], key=lambda c: c.map(_order) if c.name == "freeze" else c) \
+        if len(out) else out
 
 
 def _never_frozen(table: pd.DataFrame) -> pd.DataFrame:
@@ -286,16 +327,15 @@ def plot_dynamic(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     position = {label: i for i, label in enumerate(labels)}
     fig, ax = plt.subplots(figsize=(6, 4.2))
     dynamic = t[t["algorithm"] != STATIC]
+    static = t[t["algorithm"] == STATIC]
     for i, ((model, density, algorithm), part) in enumerate(dynamic.groupby(["model", "density", "algorithm"], sort=True)):
-        stats = part.groupby("freeze")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
+        same = static[(static["model"] == model) & (static["density"] == density)]  # freeze 0 = the static run
+        stats = pd.concat([part, same]).groupby("freeze")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
         stats = stats.loc[sorted(stats.index, key=_order)]
         x = [position[label] for label in stats.index]
         ax.errorbar(x, stats["mean"], yerr=stats["std"], marker="o", capsize=3, color=f"C{i % 10}",
                     label=f"{algorithm}, density {density:g} ({model})")
-    for j, ((model, density), part) in enumerate(t[t["algorithm"] == STATIC].groupby(["model", "density"], sort=True)):
-        ax.axhline(100 * part["test_accuracy"].mean(), color="grey", linestyle=LINES[j % len(LINES)], linewidth=1,
-                   label=f"static random mask, density {density:g} ({model})")
-    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xticks(range(len(labels)), [f"{label} (static)" if label == "0" else label for label in labels])
     paths.append(_finish(fig, ax, "mask frozen after epoch", "test accuracy (%)", "Accuracy vs freeze epoch",
                          out_dir / "accuracy_vs_freeze.png"))
     return paths
