@@ -62,7 +62,10 @@ def prune(
             for name, (kept, total) in masks.counts().items()
         }
     else:
-        amount = 0.0 if current >= 1.0 else max(0.0, 1.0 - (1.0 - compression) / (1.0 - current))
+        # from whole counts: 1 - (1 - c) / (1 - current) in floats can land just above a .5 boundary
+        # (c = 0.15 of 950 weights gave 143 removed instead of round(142.5) = 142)
+        total, kept = masks.total(), masks.remaining()
+        amount = 0.0 if kept == 0 else max(0.0, (kept - (total - round(compression * total))) / kept)
     ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
     new = method.allocation(method.score(ctx), masks, amount)
     masks.update(new)
