@@ -72,3 +72,13 @@ def test_ray_sweep_matches_sequential_records_crashes_and_resumes(local_ray, tmp
 def test_no_trials_starts_nothing(tmp_path):
     assert list(RayExecutor(2)([], tmp_path, False)) == []
     assert not ray.is_initialized()
+
+
+def test_unreachable_cluster_gives_a_clear_error(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(ValueError, match="10.0.0.1:6379.*ray status.*RAY_AUTH_MODE=token"):
+        RayExecutor(2, address="10.0.0.1:6379")._init()

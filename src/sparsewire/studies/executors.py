@@ -56,7 +56,15 @@ class RayExecutor:
         if ray.is_initialized():
             return ray, False
         if self.address is not None:
-            ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+            try:
+                ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
+            except (ConnectionError, RuntimeError) as err:
+                raise ValueError(
+                    f"could not connect to the Ray cluster at {self.address!r} ({type(err).__name__}: "
+                    f"{str(err).splitlines()[0]}). Check the address with `ray status`; a cluster started with "
+                    "`ray start` may require token authentication: export RAY_AUTH_MODE=token (the token is "
+                    "read from ~/.ray/auth_token or RAY_AUTH_TOKEN). Or drop --ray-address to run a local cluster."
+                ) from err
         else:
             # Ray renices its workers (+15 by default), which starves them on a busy machine; keep the
             # driver's priority instead (run the driver under `nice` to be polite).
