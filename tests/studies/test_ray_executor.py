@@ -80,5 +80,22 @@ def test_unreachable_cluster_gives_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.setattr("sparsewire.studies.executors._check_reachable", lambda address: None)
     with pytest.raises(ValueError, match="10.0.0.1:6379.*ray status.*RAY_AUTH_MODE=token"):
         RayExecutor(2, address="10.0.0.1:6379")._init()
+
+
+def test_address_nobody_listens_on_fails_fast():
+    import socket
+
+    from sparsewire.studies.executors import _check_reachable
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        _check_reachable(f"127.0.0.1:{port}")  # something answers: left to Ray
+        _check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(ValueError, match=f"no Ray cluster answers at '127.0.0.1:{port}'"):
+        _check_reachable(f"127.0.0.1:{port}", timeout=2)
+    _check_reachable("auto")  # not host:port: Ray resolves it

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +58,7 @@ class RayExecutor:
         if ray.is_initialized():
             return ray, False
         if self.address is not None:
+            _check_reachable(self.address)
             try:
                 ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False)
             except (ConnectionError, RuntimeError) as err:
@@ -99,3 +102,21 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a ``host:port`` / ``ray://host:port`` nobody listens on (``ray.init`` retries for minutes).
+
+    ``"auto"`` and other forms are left to Ray.
+    """
+    match = re.fullmatch(r"(?:ray://)?(\[[^\]]+\]|[^:/\s]+):(\d+)", address.strip())
+    if match is None:
+        return
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise ValueError(
+            f"no Ray cluster answers at {address!r} ({err}). Start one with `ray start --head` (its address is "
+            "printed, or use --ray-address auto on that machine), or drop --ray-address to run a local cluster."
+        ) from err
