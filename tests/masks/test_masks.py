@@ -172,3 +172,64 @@ def test_conv_masks():
     masks.update(random_masks(masks, 0.5))
     out = model(torch.randn(2, 1, 28, 28))
     assert out.shape == (2, 10)
+
+
+def _fill(masks: Masks, value: float = 1.0) -> None:
+    with torch.no_grad():
+        for _, param, _ in masks.parameters():
+            param.fill_(value)
+
+
+def _zeros_where_pruned(masks: Masks) -> bool:
+    return all(bool((p[~m] == 0).all()) and bool((p[m] != 0).all()) for _, p, m in masks.parameters())
+
+
+def test_apply_follows_every_change_of_masks_and_parameters():
+    """apply() caches (parameter, multiplier) pairs; each way a mask or parameter can change rebuilds them."""
+    model, masks = pruned_model()
+    masks.apply()  # builds the cache
+    name = "layers.0.weight"
+
+    masks.update(random_masks(masks, 0.5, seed=1))  # through the API
+    _fill(masks)
+    masks.apply()
+    assert _zeros_where_pruned(masks)
+
+    with torch.no_grad():
+        masks[name][0, :] = False  # in place, behind the API's back
+    _fill(masks)
+    masks.apply()
+    assert bool((model.layers[0].weight[0] == 0).all()) and _zeros_where_pruned(masks)
+
+    other, other_masks = pruned_model(0.7)
+    model.load_state_dict(other.state_dict())  # copies masks and weights in place
+    _fill(masks)
+    masks.apply()
+    assert torch.equal(masks[name], other_masks[name]) and _zeros_where_pruned(masks)
+
+    with torch.no_grad():
+        model.layers[0].weight.data = torch.ones_like(model.layers[0].weight)  # new storage
+    masks.apply()
+    assert _zeros_where_pruned(masks)
+
+    replacement = nn.Linear(784, 300)  # a swapped submodule with its own mask
+    replacement.register_buffer("weight_mask", torch.rand(300, 784, generator=torch.Generator().manual_seed(3)) < 0.2)
+    model.layers[0] = replacement
+    _fill(masks)
+    masks.apply()
+    assert masks[name] is replacement.weight_mask and _zeros_where_pruned(masks)
+
+    model.double()  # dtype (and storage) change
+    _fill(masks)
+    masks.apply()
+    assert model.layers[0].weight.dtype == torch.float64 and _zeros_where_pruned(masks)
+
+
+def test_pickled_masks_object_drops_its_cache():
+    model, masks = pruned_model()
+    masks.apply()
+    clone = pickle.loads(pickle.dumps(masks))
+    _fill(clone)
+    clone.apply()
+    assert _zeros_where_pruned(clone)
+    assert clone.model is not masks.model and all(torch.equal(clone[n], masks[n]) for n in masks)

@@ -110,7 +110,7 @@ class Masks(Mapping[str, torch.Tensor]):
                 param = getattr(module, param_name)
                 module.register_buffer(param_name + MASK_SUFFIX, torch.ones_like(param, dtype=torch.bool))
             self._names = names
-        self._multipliers: dict[str, tuple[tuple, torch.Tensor]] = {}
+        self._enforcement: tuple[list[tuple], list[tuple[torch.Tensor, torch.Tensor]]] | None = None
 
     # ------------------------------------------------------------------ discovery
     @staticmethod
@@ -147,10 +147,30 @@ class Masks(Mapping[str, torch.Tensor]):
 
     # ------------------------------------------------------------------ mapping protocol
     def __getitem__(self, name: str) -> torch.Tensor:
-        if name not in self._names:
-            raise KeyError(f"{name!r} is not masked; masked parameters: {self._names}")
-        module_name, param_name = _split(name)
-        return getattr(self.model.get_submodule(module_name), param_name + MASK_SUFFIX)
+        module, param_name = self._locate(name)
+        return getattr(module, param_name + MASK_SUFFIX)
+
+    def _locate(self, name: str) -> tuple[nn.Module, str]:
+        """The module holding masked parameter ``name`` and the parameter's attribute name.
+
+        Resolved afresh on every call (a submodule may have been swapped), but by walking pre-split paths:
+        ``get_submodule`` per parameter per optimizer step cost as much as the masking itself.
+        """
+        paths = self.__dict__.setdefault("_paths", {})
+        entry = paths.get(name)
+        if entry is None:
+            if name not in self._names:
+                raise KeyError(f"{name!r} is not masked; masked parameters: {self._names}")
+            module_name, param_name = _split(name)
+            entry = paths[name] = (tuple(module_name.split(".")) if module_name else (), param_name)
+        path, param_name = entry
+        module = self.model
+        try:
+            for key in path:
+                module = module._modules[key]
+        except KeyError:
+            module = self.model.get_submodule(".".join(path))  # non-standard containers: the slow, general way
+        return module, param_name
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -163,30 +183,57 @@ class Masks(Mapping[str, torch.Tensor]):
 
     def parameter(self, name: str) -> nn.Parameter:
         """The parameter that mask ``name`` applies to."""
-        module_name, param_name = _split(name)
-        return getattr(self.model.get_submodule(module_name), param_name)
+        module, param_name = self._locate(name)
+        return getattr(module, param_name)
 
     def parameters(self) -> Iterator[tuple[str, nn.Parameter, torch.Tensor]]:
         """``(name, parameter, mask)`` for every masked parameter."""
         for name in self._names:
-            yield name, self.parameter(name), self[name]
+            module, param_name = self._locate(name)
+            yield name, getattr(module, param_name), getattr(module, param_name + MASK_SUFFIX)
 
     # ------------------------------------------------------------------ writing
-    def _multiplier(self, name: str, param: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The mask in the parameter's dtype (multiplying by a bool tensor is several times slower),
-        rebuilt whenever the mask is modified or moved."""
-        key = (mask._version, mask.data_ptr(), param.dtype, param.device)
-        cached = self._multipliers.get(name)
-        if cached is None or cached[0] != key:
-            cached = (key, mask.to(param.dtype))
-            self._multipliers[name] = cached
-        return cached[1]
+    def _pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``(parameter, mask as a float multiplier)`` for every masked parameter.
+
+        :meth:`apply` runs after every optimizer step, where resolving names, ``nn.Module.__getattr__`` and
+        converting masks cost as much as the multiply itself (``benchmarks/mask_overhead.py``). The pairs
+        are therefore cached and re-validated with plain dict lookups and identity checks: a swapped
+        submodule, a replaced parameter or mask buffer, a mask modified in place (its version counter) or
+        parameter data moved to another device or dtype (its data pointer) rebuilds them.
+        """
+        cached = self.__dict__.get("_enforcement")
+        if cached is not None:
+            for path, param_name, module, param, mask, version, pointer in cached[0]:
+                owner = self.model
+                for key in path:
+                    owner = owner._modules.get(key)
+                if (owner is not module or module._parameters.get(param_name) is not param
+                        or module._buffers.get(param_name + MASK_SUFFIX) is not mask
+                        or mask._version != version or param.data_ptr() != pointer):
+                    break
+            else:
+                return cached[1]
+        checks, pairs = [], []
+        for name in self._names:
+            module, param_name = self._locate(name)
+            param, mask = getattr(module, param_name), getattr(module, param_name + MASK_SUFFIX)
+            # multiplying by a float tensor is several times faster than by a bool one
+            pairs.append((param, mask.to(device=param.device, dtype=param.dtype)))
+            checks.append((self._paths[name][0], param_name, module, param, mask, mask._version, param.data_ptr()))
+        self._enforcement = (checks, pairs)
+        return pairs
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_enforcement"] = None  # a cache: rebuilt on first use
+        return state
 
     @torch.no_grad()
     def apply(self) -> None:
         """Zero every masked-out weight in place (called after each optimizer step by :meth:`bind`)."""
-        for name, param, mask in self.parameters():
-            param.mul_(self._multiplier(name, param, mask))
+        for param, multiplier in self._pairs():
+            param.mul_(multiplier)
 
     @torch.no_grad()
     def update(self, new: Mapping[str, torch.Tensor], *, apply: bool = True, warn_empty: bool = True) -> None:
