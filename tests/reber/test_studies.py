@@ -112,6 +112,19 @@ def test_reber_structure_trials_are_seeded_and_interleaved():
     ws = [t for t in trials if t["generator"] == "watts-strogatz"]
     assert all(t["params"]["k"] == max(2, t["nodes"] // 5) and t["params"]["p"] == 0.5 for t in ws)
     assert trials == study_type.trials(config)
+    assert "train_seed" not in trials[0]  # single-run studies keep the trial ids they were recorded with
+
+
+def test_reber_structure_repeated_runs_share_the_structure(reber_dir, tmp_path):
+    config = tiny_structure(reber_dir, [{"generator": "barabasi-albert", "networks": 1, "min_nodes": 12, "max_nodes": 12}])
+    summary = run({**config, "train_seeds": [0, 1]}, tmp_path)
+    assert (summary.done, summary.failed) == (2, 0)
+    table = ResultsStore(tmp_path).table().sort_values("train_seed")
+    assert table["train_seed"].tolist() == [0, 1]
+    assert (table[list(FEATURE_NAMES)].nunique() == 1).all()  # same oriented graph
+    assert table["layer_sizes"].map(tuple).nunique() == 1
+    with pytest.raises(ConfigError, match="train_seeds"):
+        validate({**config, "train_seeds": [1, 1]})
 
 
 SLICE = {

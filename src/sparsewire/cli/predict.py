@@ -20,6 +20,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=int, default=5, help="k of repeated k-fold CV (default 5)")
     p.add_argument("--repeats", type=int, default=5, help="CV repetitions with reshuffling (default 5)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", default=None, metavar="COLUMN",
+                   help="column telling repeated training runs of one structure apart (e.g. train_seed): report "
+                        "the R² ceiling set by training noise and predict each structure's mean accuracy")
     p.add_argument("--no-ablations", action="store_true", help="skip the counts-only / all-but-counts feature sets")
     p.add_argument("--out", default=None, help="where prediction.md goes (default: the study folder)")
     p.add_argument("--no-progress", action="store_true")
@@ -35,12 +38,13 @@ def _predict(args: argparse.Namespace) -> int:
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()] if args.predictors else list(PREDICTORS)
     results = predict_performance(table, features=features, target=args.target, by=args.by, predictors=predictors,
                                   folds=args.folds, repeats=args.repeats, seed=args.seed,
-                                  ablations=not args.no_ablations, progress=not args.no_progress)
+                                  ablations=not args.no_ablations, progress=not args.no_progress, runs=args.runs)
     source = Path(args.source)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent)
     parts = ["sparsewire", "predict", args.source, "--target", args.target, "--folds", str(args.folds),
              "--repeats", str(args.repeats), "--seed", str(args.seed)]
-    for flag, value in [("--by", args.by), ("--features", args.features), ("--predictors", args.predictors)]:
+    for flag, value in [("--by", args.by), ("--features", args.features), ("--predictors", args.predictors),
+                        ("--runs", args.runs)]:
         if value:
             parts += [flag, value]
     if args.no_ablations:
@@ -48,6 +52,10 @@ def _predict(args: argparse.Namespace) -> int:
     command = " ".join(shlex.quote(p) for p in parts)
     for r in results:
         best = r.cv[r.cv["features"] == "all"].sort_values("r2_mean", ascending=False).iloc[0]
-        print(f"{r.group}: {r.rows} rows, best {best['predictor']} R2 = {best['r2_mean']:.3f} ± {best['r2_std']:.3f}")
+        ceiling = "" if r.repeatability is None else (
+            f" (structures; R2 ceiling {r.repeatability.mean_ceiling:.3f} on the mean, "
+            f"{r.repeatability.icc:.3f} on single runs)")
+        print(f"{r.group}: {r.rows} rows, best {best['predictor']} R2 = {best['r2_mean']:.3f} ± {best['r2_std']:.3f}"
+              + ceiling)
     print(f"Report: {write_prediction_report(results, out, command)}")
     return 0

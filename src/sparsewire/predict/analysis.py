@@ -17,6 +17,7 @@ from sklearn.metrics import r2_score
 
 from sparsewire.predict.correlation import correlations
 from sparsewire.predict.predictors import PREDICTORS, cv_table, importances, out_of_fold
+from sparsewire.predict.repeats import Repeatability, average_runs, repeatability
 from sparsewire.predict.table import PredictError, clean, count_features, default_features
 
 
@@ -34,6 +35,8 @@ class GroupPrediction:
     scatter: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Out-of-fold ``predicted`` vs ``actual`` of the best predictor on all features."""
     scatter_predictor: str = ""
+    repeatability: Repeatability | None = None
+    """With repeated runs per structure: the variance split and R² ceilings (the rows are then structures)."""
 
 
 def feature_sets(features: Sequence[str], ablations: bool = True) -> dict[str, list[str]]:
@@ -89,10 +92,14 @@ def predict_performance(
     seed: int = 0,
     ablations: bool = True,
     progress: bool = False,
+    runs: str | None = None,
 ) -> list[GroupPrediction]:
     """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
 
-    ``features`` defaults to the 23 structural features present in the table.
+    ``features`` defaults to the 23 structural features present in the table. ``runs`` names the column
+    that tells repeated training runs of one structure apart (e.g. ``train_seed``): each group then also
+    gets its :class:`~sparsewire.predict.repeats.Repeatability` (the R² ceiling), and the predictors are
+    scored on the mean accuracy per structure, so that no structure is in a training and a test fold at once.
     """
     for p in predictors:
         if p not in PREDICTORS:
@@ -102,12 +109,24 @@ def predict_performance(
     features = list(features) if features else default_features(table)
     options = {"predictors": predictors, "folds": folds, "repeats": repeats, "seed": seed, "ablations": ablations,
                "progress": progress}
-    out = [predict_group(table, features, target, group="all rows", **options)]
+    if by is not None and by not in table.columns:
+        raise PredictError(f"cannot group by {by!r}: no such column")
+    if runs is not None and runs not in table.columns:
+        raise PredictError(f"no column {runs!r} naming repeated runs")
+    parts = [("all rows", table)]
     if by is not None:
-        if by not in table.columns:
-            raise PredictError(f"cannot group by {by!r}: no such column")
-        for value, part in table.groupby(by, sort=True):
-            out.append(predict_group(part, features, target, group=f"{by}={value}", **options))
+        parts += [(f"{by}={value}", part) for value, part in table.groupby(by, sort=True)]
+    out = []
+    for name, part in parts:
+        if runs is None:
+            out.append(predict_group(part, features, target, group=name, **options))
+            continue
+        keys = [by] if by is not None else []
+        split = repeatability(part, features, target, keys=keys)
+        result = predict_group(average_runs(part, features, target, keys=keys), features, target, group=name,
+                               **options)
+        result.repeatability = split
+        out.append(result)
     return out
 
 

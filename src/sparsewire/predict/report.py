@@ -39,9 +39,21 @@ def prediction_markdown(results: Sequence[GroupPrediction], out_dir: Path, comma
         lines += [f"Command: `{command}`", ""]
     lines += ["## Best predictor on all features, per group", "",
               best[["group", "predictor", "rows", "r2_mean", "r2_std"]].round(3).to_markdown(index=False), ""]
+    splits = [r.repeatability.as_row() | {"group": r.group} for r in results if r.repeatability is not None]
+    if splits:
+        table = pd.DataFrame(splits)[["group", "structures", "runs", "runs_per_structure", "between", "within",
+                                      "icc", "mean_ceiling"]]
+        lines += ["## Structure or training noise? (repeated runs)", "",
+                  "Each structure was trained several times. `between` is the variance of accuracy between "
+                  "structures, `within` between runs of one structure (training noise). `icc` = between / "
+                  "(between + within) is the most R² any structure-only predictor can reach on single runs; "
+                  "`mean_ceiling` the same for the mean over a structure's runs, which is what the predictors "
+                  "below are scored on (one row per structure).", "",
+                  table.to_markdown(index=False, floatfmt=".4g"), ""]
     for result in results:
         slug = _slug(result.group)
-        lines += [f"## {result.group} ({result.rows} rows" + (f", {result.dropped} dropped as non-finite" if result.dropped else "")
+        unit = "structures" if result.repeatability is not None else "rows"
+        lines += [f"## {result.group} ({result.rows} {unit}" + (f", {result.dropped} dropped as non-finite" if result.dropped else "")
                   + ")", "", "### Cross-validated R² (feature-set ablations)", "", cv_markdown(result.cv), ""]
         lines += ["### Correlation with accuracy", "",
                   result.correlations.round(4).to_markdown(index=False), ""]

@@ -82,12 +82,18 @@ class ReberStructureConfig(BaseModel):
     embedding_dim: int | None = Field(8, ge=1)
     train: TrainConfig = Field(default_factory=_default_train)
     seed: int = 0
+    train_seeds: list[int] | None = Field(
+        None, description="train every graph once per seed (initialisation and data order; the orientation "
+        "stays the graph's): repeated runs measure how much of the accuracy is training noise. Default: "
+        "one run per graph, seeded by its graph seed.")
     threads: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _non_empty(self) -> ReberStructureConfig:
         if not self.cells or not self.priors:
             raise ValueError("cells and priors must not be empty")
+        if self.train_seeds is not None and (not self.train_seeds or len(set(self.train_seeds)) != len(self.train_seeds)):
+            raise ValueError(f"train_seeds must be a non-empty list of distinct seeds, got {self.train_seeds}")
         return self
 
 
@@ -118,11 +124,16 @@ class ReberStructureStudy(StudyType):
                 nodes = draw_nodes(config.seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
                 graph_seed = config.seed * 1_000_003 + index
                 for cell in config.cells:
-                    out.append({**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
-                                "params": prior.params(nodes), "graph_seed": graph_seed, "index": index})
+                    trial = {**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
+                             "params": prior.params(nodes), "graph_seed": graph_seed, "index": index}
+                    if config.train_seeds is None:
+                        out.append(trial)  # no train_seed key: ids of single-run studies stay as they were
+                    else:
+                        out += [{**trial, "train_seed": s} for s in config.train_seeds]
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        from sparsewire.graphs.build import to_dag
         from sparsewire.graphs.features import structural_features
         from sparsewire.graphs.priors import generate
         from sparsewire.models.recurrent import GraphRecurrentClassifier
@@ -131,19 +142,23 @@ class ReberStructureStudy(StudyType):
         start = time.perf_counter()
         splits = ReberDataConfig(**trial["data"]).load()
         graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
+        seed = trial.get("train_seed", trial["graph_seed"])
+        if "train_seed" in trial:  # orient with the graph's seed, initialise and train with the run's
+            graph = to_dag(graph, seed=trial["graph_seed"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model = GraphRecurrentClassifier(graph, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                             embedding_dim=trial["embedding_dim"], seed=trial["graph_seed"])
+                                             embedding_dim=trial["embedding_dim"], seed=seed)
         # The DAG the network was built on (orientation seeded by graph_seed), so that the directed
         # counts (layers, sources, sinks) describe this network and not another orientation of the graph.
         features = structural_features(model.graph_rnn.dag)
         masks = Masks.of(model)
-        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["graph_seed"],
+        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
                        progress=context.progress, desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
         return {
             "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
-            "graph_seed": trial["graph_seed"], **{f"param_{k}": v for k, v in trial["params"].items()},
+            "graph_seed": trial["graph_seed"], **({"train_seed": seed} if "train_seed" in trial else {}),
+            **{f"param_{k}": v for k, v in trial["params"].items()},
             **features,
             "layer_sizes": list(model.graph_rnn.structure.sizes),
             "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
