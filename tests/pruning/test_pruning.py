@@ -25,6 +25,7 @@ def data(n=256, seed=0):
     return torch.randn(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
+@pytest.mark.filterwarnings("ignore::sparsewire.masks.EmptyLayerWarning")  # 5-weight layer at ~99%: expected
 @settings(max_examples=25, deadline=None)
 @given(compression=st.floats(0.0, 0.99), method=st.sampled_from(["class-blinded", "class-uniform", "class-distributed", "random"]))
 @example(compression=0.15, method="class-blinded")  # 0.15 * 950 = 142.5: float amount once removed 143
