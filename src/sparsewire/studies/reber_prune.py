@@ -202,7 +202,7 @@ class ReberPruneStudy(StudyType):
         parts = [
             "Test accuracy (%) on the shipped Reber test set. `prune %` is the fraction of the *selected* "
             "recurrent weights (i2h, h2h or both) removed by magnitude (sparsity); `before` is right after "
-            "pruning, `after` after re-training with the mask fixed. Mean over seeds.",
+            "pruning, `after` after re-training with the mask fixed. Mean over seeds (mean ± std where shown).",
             "", "## Dense networks next to the paper", "", base.to_markdown(index=False), "",
             "## The paper's pruning findings next to ours", "", paper_comparison(table).to_markdown(index=False), "",
             "## Pruning", "", pruning_table(table).to_markdown(index=False), "",
@@ -214,13 +214,19 @@ class ReberPruneStudy(StudyType):
 
 def base_accuracy_table(table: pd.DataFrame) -> pd.DataFrame:
     """Dense test accuracy per cell (mean over seeds) next to the paper's."""
-    dense = table.groupby(["cell", "seed"])["dense_test_accuracy"].first().groupby("cell").agg(["mean", "count"])
+    dense = table.groupby(["cell", "seed"])["dense_test_accuracy"].first().groupby("cell").agg(["mean", "std", "count"])
     return pd.DataFrame({
         "cell": dense.index,
         "seeds": dense["count"].to_numpy(),
         "test_acc_pct": (100 * dense["mean"]).round(2).to_numpy(),
+        "std_pct": (100 * dense["std"]).round(2).to_numpy(),
         "paper_pct": [100 * PAPER_BASE_ACCURACY.get(c, float("nan")) for c in dense.index],
     })
+
+
+def _mean_std(values: pd.Series) -> str:
+    """``mean ± std`` in % (just the mean for a single value)."""
+    return f"{100 * values.mean():.1f}" + (f" ± {100 * values.std():.1f}" if len(values) > 1 else "")
 
 
 def pruning_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -240,7 +246,8 @@ def pruning_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
     """The pruning findings of Stier et al. (2021), Sec. 4.2, each next to our measured accuracies (after
-    re-training, mean over seeds and allocations) for the same cells, targets and pruning percents."""
+    re-training; mean ± std over seeds of the mean over allocations) for the same cells, targets and
+    pruning percents."""
     findings = [
         ("both pruned 80-90 %: GRU and LSTM back to 100 % after re-training", ["gru", "lstm"], "both", [80, 90]),
         ("both pruned 100 %: nothing recovers", list(CELLS), "both", [100]),
@@ -252,9 +259,10 @@ def paper_comparison(table: pd.DataFrame) -> pd.DataFrame:
         part = table[table["cell"].isin(cells) & (table["target"] == target) & table["prune_percent"].isin(percents)]
         if part.empty:
             continue
-        means = part.groupby(["cell", "prune_percent"])["test_accuracy"].mean() * 100
-        ours = ", ".join(f"{cell} {pct:g}%: {acc:.1f}" for (cell, pct), acc in means.items())
-        dense = part.groupby("cell")["dense_test_accuracy"].first() * 100
+        per_seed = part.groupby(["cell", "prune_percent", "seed"])["test_accuracy"].mean()
+        ours = ", ".join(f"{cell} {pct:g}%: {_mean_std(accs)}"
+                         for (cell, pct), accs in per_seed.groupby(["cell", "prune_percent"]))
+        dense = part.groupby(["cell", "seed"])["dense_test_accuracy"].first()
         rows.append({"paper finding": text, "ours: test acc % after re-training": ours,
-                     "dense %": ", ".join(f"{c} {a:.1f}" for c, a in dense.items())})
+                     "dense %": ", ".join(f"{c} {_mean_std(a)}" for c, a in dense.groupby("cell"))})
     return pd.DataFrame(rows)
