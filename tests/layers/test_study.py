@@ -105,3 +105,27 @@ def test_unit_inputs_let_the_first_layer_collapse(shared_data, tmp_path):
     assert json.loads(row.collapsed_layers) == [0, 1, 2, 3] and row.linear_layers_after == 1
     assert row.test_accuracy_collapsed == row.test_accuracy_penalised
     assert "Inputs in [0, 1]" in write_report(tmp_path).read_text()
+
+
+def test_layer_weights_choose_which_layers_collapse(shared_data, tmp_path):
+    # r_j = 1 only on hidden layers 2 and 3 (of 0..3): only they may become non-negative and collapse
+    study_type, config = validate(tiny(shared_data, lambdas=[60.0], layer_weights=[0, 0, 1, 1, 0]))
+    trial = expand(study_type, config)[0]
+    assert trial.config["layer_weights"] == [0, 0, 1, 1, 0]
+    summary = run_study(study_type, config, tmp_path, progress=False, echo=lambda s: None)
+    assert (summary.done, summary.failed) == (1, 0)
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert json.loads(row.collapsed_layers) == [2, 3]
+    assert "r_j" in write_report(tmp_path).read_text()
+
+
+def test_layer_weights_default_keeps_trial_ids(shared_data):
+    study_type, config = validate(tiny(shared_data))
+    assert all("layer_weights" not in t.config for t in expand(study_type, config))
+
+
+@pytest.mark.parametrize(("weights", "match"), [([1, 1], "5 linear layers"), ([0, -1, 1, 1, 0], "r_j"),
+                                                ([0, float("nan"), 1, 1, 0], "r_j")])
+def test_bad_layer_weights_refused(shared_data, weights, match):
+    with pytest.raises(ConfigError, match=match):
+        validate(tiny(shared_data, layer_weights=weights))

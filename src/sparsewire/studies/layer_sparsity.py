@@ -8,8 +8,10 @@ regularised row has a baseline that saw exactly as much training.
 
 Each trial records active (non-collapsed) hidden layers, test accuracy before and after refitting,
 parameters, FLOPs and the latency of the collapsed vs the original network measured side by side.
-The first layer is never collapsed here: normalised image inputs are negative in places, so a
-non-negative first layer would prove nothing (the row records the smallest input seen).
+With the default normalised inputs the first layer is never collapsed: they are negative in places, so a
+non-negative first layer would prove nothing (the row records the smallest input seen); ``inputs: unit``
+maps pixels back to [0, 1] so that it can. ``layer_weights`` sets the ``r_j`` (default: 1 on every layer
+whose ReLU can become the identity, 0 elsewhere).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.layers import (
     ConnectionPenalty,
@@ -60,6 +62,10 @@ class LayerSparsityConfig(BaseModel):
     """Architectures trained only unregularised (λ = 0) with the same recipe, e.g. ``[[32]]``: is a
     collapsed network better than a shallow one trained from scratch?"""
     connection_lambda: float = Field(0.0, ge=0)
+    layer_weights: list[float] | None = None
+    """Per-layer weights ``r_j ≥ 0`` of the layer penalty, one per linear layer (hidden layers + output),
+    so every architecture in ``hidden`` must have that depth. ``None``: 1 for the hidden layers whose input
+    is non-negative, 0 elsewhere (see :class:`~sparsewire.layers.LayerPenalty`)."""
     optimisation: Literal["proximal", "subgradient"] = "proximal"
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=8, batch_size=128, restore_best=False))
     refit: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3, batch_size=128, restore_best=False))
@@ -80,6 +86,24 @@ class LayerSparsityConfig(BaseModel):
         if bad:
             raise ValueError(f"the λ path must hold finite values >= 0 (0 = unregularised), got {bad}")
         return sorted(set(values))
+
+    @field_validator("layer_weights")
+    @classmethod
+    def _layer_weights(cls, values: list[float] | None) -> list[float] | None:
+        if values is not None and any(not (v >= 0 and math.isfinite(v)) for v in values):
+            raise ValueError(f"per-layer weights r_j must be finite and >= 0, got {values}")
+        return values
+
+    @model_validator(mode="after")
+    def _layer_weights_fit_depth(self) -> LayerSparsityConfig:
+        if self.layer_weights is not None:
+            for arch in self.hidden:
+                if len(self.layer_weights) != len(arch) + 1:
+                    raise ValueError(
+                        f"layer_weights has {len(self.layer_weights)} entries but the architecture {arch} has "
+                        f"{len(arch) + 1} linear layers (hidden layers + output): give one r_j per linear layer"
+                    )
+        return self
 
     @field_validator("controls")
     @classmethod
@@ -135,6 +159,8 @@ class LayerSparsityStudy(StudyType):
         }
         if config.inputs != "normalised":  # only then part of the trial (keeps ids of earlier runs stable)
             shared["inputs"] = config.inputs
+        if config.layer_weights is not None:  # likewise
+            shared["layer_weights"] = config.layer_weights
         out = [
             {**shared, "dataset": d.model_dump(), "hidden": hidden, "lam": lam, "seed": seed}
             for d in config.datasets
@@ -160,7 +186,7 @@ class LayerSparsityStudy(StudyType):
         model = _model(trial, splits)
         params_original, flops_original = parameter_count(model), flops(model)
         connection = ConnectionPenalty(trial["connection_lambda"]) if trial["connection_lambda"] > 0 else None
-        penalty = LayerPenalty(lam, input_nonnegative=nonneg) if lam > 0 else None
+        penalty = LayerPenalty(lam, trial.get("layer_weights"), input_nonnegative=nonneg) if lam > 0 else None
         if connection is not None:
             penalty = connection + penalty if penalty is not None else connection
         train_cfg, refit_cfg = TrainConfig(**trial["train"]), TrainConfig(**trial["refit"])
@@ -207,6 +233,7 @@ class LayerSparsityStudy(StudyType):
             "inputs": trial.get("inputs", "normalised"),
             "input_min": float(train_data[0].min()),
             "first_layer_collapsible": nonneg,
+            "layer_weights": trial.get("layer_weights"),
             "negative_weight_fraction": [r.negative_weight_fraction for r in report],
             "negative_preactivation_fraction": [r.negative_preactivation_fraction for r in report],
             "latency_threads": trial["latency_threads"] or threads,
@@ -242,6 +269,9 @@ class LayerSparsityStudy(StudyType):
                 "first layer is penalised too and may collapse (a network with no ReLU left is one linear map).",
                 "",
             ]
+        if "layer_weights" in table and table["layer_weights"].notna().any():
+            weights = sorted(set(table["layer_weights"].dropna().astype(str)))
+            parts += [f"**Per-layer weights r_j** (one per linear layer, output last): {', '.join(weights)}.", ""]
         if "input_min" in table and (table["input_min"] < 0).any():
             parts += [
                 f"**First layer not collapsed:** the normalised inputs are negative in places (smallest value "
