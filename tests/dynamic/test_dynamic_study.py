@@ -111,3 +111,28 @@ def test_quick_config_runs(shared_data, tmp_path):
     study_type, config = load_config(CONFIGS / "dynamic-sparsity-quick.yaml", [f"dataset.data_dir={shared_data}"])
     summary = run_study(study_type, config, tmp_path, **QUIET)
     assert summary.failed == 0 and summary.done == len(study_type.trials(config))
+
+
+def test_further_pruning_is_recorded_and_reported(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data, freeze_epochs=["none", 0], algorithms=["rigl"],
+                                       further_pruning=[0.9, 0.5, 1.0]))
+    run_study(study_type, config, tmp_path, **QUIET)
+    table = pd.read_csv(tmp_path / "results.csv")
+    for row in table.itertuples():
+        fractions, accuracy = json.loads(row.further_pruning_fractions), json.loads(row.further_pruning_accuracy)
+        assert fractions == [0.5, 0.9, 1.0] and len(accuracy) == 3
+        assert accuracy[0] <= row.test_accuracy + 0.05  # removing half the weights does not help much
+        assert accuracy[2] < 0.3  # no weight left: near chance
+    report = write_report(tmp_path).read_text()
+    assert "Robustness to further pruning" in report and (tmp_path / "further_pruning.png").exists()
+
+
+def test_further_pruning_off_by_default_keeps_trial_ids(shared_data):
+    from sparsewire.studies.runner import expand
+
+    study_type, config = validate(tiny(shared_data))
+    assert all("further_pruning" not in t.config for t in expand(study_type, config))
+    with pytest.raises(ConfigError, match="no training data"):
+        validate(tiny(shared_data, further_pruning=[0.5], further_pruning_method="obd"))
+    with pytest.raises(ConfigError, match="fractions of the remaining"):
+        validate(tiny(shared_data, further_pruning=[0.0]))

@@ -164,3 +164,16 @@ def test_cli_run_results_report(shared_data, tmp_path, capsys):
     assert main(["run", str(path), "--out", str(out), "--no-progress", "--set", "methods=[bogus]"]) == 2
     assert "unknown pruning method" in capsys.readouterr().err
     assert main(["results", str(tmp_path / "empty")]) == 2
+
+
+def test_further_pruning_in_the_prune_study(shared_data, tmp_path):
+    config = tiny(shared_data, methods=["class-blinded"], compressions=[0.8], further_pruning=[0.5, 1.0],
+                  further_pruning_method="random")
+    summary = run(config, tmp_path)
+    assert (summary.done, summary.failed) == (2, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    for row in table.itertuples():
+        accuracy = json.loads(row.further_pruning_accuracy)
+        assert json.loads(row.further_pruning_fractions) == [0.5, 1.0] and accuracy[1] < 0.3
+    report = (main(["report", str(tmp_path)]), (tmp_path / "report.md").read_text())[1]
+    assert "Robustness to further pruning" in report

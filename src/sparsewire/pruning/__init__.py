@@ -5,6 +5,7 @@ from sparsewire.pruning.context import PruneContext
 from sparsewire.pruning.methods import PRESETS, Method, known_methods, resolve_method
 from sparsewire.pruning.prune import check_compression, prune
 from sparsewire.pruning.rewind import reinitialize, rewind, snapshot
+from sparsewire.pruning.robustness import further_pruning, pruned_further
 from sparsewire.pruning.schedule import iterative, one_shot, schedule
 from sparsewire.pruning.scores import SCORES
 
@@ -18,10 +19,12 @@ __all__ = [
     "class_blinded",
     "class_distributed",
     "class_uniform",
+    "further_pruning",
     "iterative",
     "known_methods",
     "one_shot",
     "prune",
+    "pruned_further",
     "reinitialize",
     "resolve_method",
     "rewind",

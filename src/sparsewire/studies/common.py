@@ -1,4 +1,4 @@
-"""Config pieces shared by study types: dataset, model, and the cached dense network of a seed."""
+"""Config pieces shared by study types: dataset, model, further pruning, and the cached dense network of a seed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from sparsewire.studies.identity import config_hash
@@ -38,6 +38,49 @@ class ModelConfig(BaseModel):
 
     name: str = "mlp-100"
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class FurtherPruningOptions(BaseModel):
+    """Structural robustness (Van Gelder et al. 2020, Sec. 4) of each trial's final network: accuracy after
+    removing each of ``further_pruning`` (fractions of the remaining weights) by ``further_pruning_method``,
+    without re-training (:func:`sparsewire.pruning.further_pruning`). Empty (default): not measured."""
+
+    further_pruning: list[float] = Field(default_factory=list)
+    further_pruning_method: str = "class-blinded"
+
+    @field_validator("further_pruning")
+    @classmethod
+    def _fractions(cls, values: list[float]) -> list[float]:
+        from sparsewire.pruning.robustness import check_fractions
+
+        return check_fractions(values)
+
+    @field_validator("further_pruning_method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        from sparsewire.pruning.robustness import check_data_free
+
+        return check_data_free(value)
+
+    def trial_options(self) -> dict[str, Any]:
+        """What goes into each trial's config: nothing when unset, so earlier trial ids stay valid."""
+        if not self.further_pruning:
+            return {}
+        return {"further_pruning": self.further_pruning, "further_pruning_method": self.further_pruning_method}
+
+
+def further_pruning_columns(model: nn.Module, data: Any, trial: dict[str, Any]) -> dict[str, Any]:
+    """The row's further-pruning columns for a trial built with :meth:`FurtherPruningOptions.trial_options`."""
+    if not trial.get("further_pruning"):
+        return {}
+    from sparsewire.pruning.robustness import further_pruning
+
+    fractions = trial["further_pruning"]
+    return {
+        "further_pruning_fractions": fractions,
+        "further_pruning_accuracy": further_pruning(model, data, fractions, method=trial["further_pruning_method"],
+                                                    seed=trial.get("seed", 0)),
+    }
 
 
 @functools.lru_cache(maxsize=4)

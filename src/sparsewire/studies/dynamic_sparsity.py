@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.dynamic import (
     ALGORITHMS,
@@ -33,15 +33,23 @@ from sparsewire.dynamic import (
 )
 from sparsewire.graphs.compare import compare_masks
 from sparsewire.masks import Masks
+from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, ModelConfig, build, load_splits
+from sparsewire.studies.common import (
+    DatasetConfig,
+    FurtherPruningOptions,
+    ModelConfig,
+    build,
+    further_pruning_columns,
+    load_splits,
+)
 from sparsewire.training import TrainConfig, evaluate, train
 
 STATIC = "static"
 NEVER = "never"
 
 
-class DynamicSparsityConfig(BaseModel):
+class DynamicSparsityConfig(FurtherPruningOptions):
     """Config of ``study: dynamic-sparsity`` (unknown keys are errors).
 
     Restoring the best validation epoch (``train.restore_best``) is switched off: it would also restore
@@ -120,6 +128,7 @@ class DynamicSparsityStudy(StudyType):
             "update_every": config.update_every,
             "drop_fraction": config.drop_fraction,
             "drop_schedule": config.drop_schedule,
+            **config.trial_options(),
         }
         out = []
         for model in config.models:
@@ -174,6 +183,7 @@ class DynamicSparsityStudy(StudyType):
             "chance_jaccard_to_final": [o["expected_jaccard"] for o in overlaps],
             "corrected_jaccard_to_final": [o["chance_corrected"] for o in overlaps],
             "jaccard_epoch1_to_final": overlaps[1]["jaccard"] if len(overlaps) > 1 else math.nan,
+            **further_pruning_columns(model, splits.test, trial),
             "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
         }
@@ -212,6 +222,8 @@ class DynamicSparsityStudy(StudyType):
             ]
         for png in plot_dynamic(table, out_dir):
             parts += [f"![{png.stem}]({png.name})", ""]
+        labelled = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
+        parts += further_pruning_section(labelled, ["algorithm", "freeze"], out_dir, panels=["model", "density"])
         return "\n".join(parts)
 
 

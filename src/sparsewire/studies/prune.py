@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from sparsewire.masks import Masks
 from sparsewire.pruning import (
@@ -28,15 +28,24 @@ from sparsewire.pruning import (
     schedule,
     snapshot,
 )
+from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, ModelConfig, build, cached, load_splits
+from sparsewire.studies.common import (
+    DatasetConfig,
+    FurtherPruningOptions,
+    ModelConfig,
+    build,
+    cached,
+    further_pruning_columns,
+    load_splits,
+)
 from sparsewire.training import TrainConfig, batches, evaluate, train
 
 BASELINE = "none"
 Rewind = Literal["none", "init", "epoch", "reinit"]
 
 
-class PruneStudyConfig(BaseModel):
+class PruneStudyConfig(FurtherPruningOptions):
     """Config of ``study: prune`` (every key is checked; unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -128,6 +137,7 @@ class PruneStudy(StudyType):
         }
         if config.prunable is not None:  # only when set, so default trials keep their ids
             shared["prunable"] = config.prunable
+        shared.update(config.trial_options())
         rewinds = config.rewind if isinstance(config.rewind, list) else [config.rewind]
         out = []
         for model in config.models:
@@ -198,6 +208,7 @@ class PruneStudy(StudyType):
             "layer_density": {n: k / t for n, (k, t) in counts.items()},
             "empty_layers": masks.empty_layers(),
             "rounds": len(rounds),
+            **further_pruning_columns(model, splits.test, trial),
             "train_seconds": dense["seconds"],
             "retrain_seconds": retrain_seconds,
             "trial_seconds": time.perf_counter() - start,
@@ -221,6 +232,8 @@ class PruneStudy(StudyType):
         for column, title in [("test_accuracy", "after re-training"), ("test_accuracy_before_retrain", "before re-training")]:
             png = accuracy_vs_compression(table, column, out_dir / f"accuracy_{column}.png", title=f"Test accuracy {title}")
             parts += [f"![{title}]({png.name})", ""]
+        parts += further_pruning_section(table, ["method", "schedule", "rewind"], out_dir,
+                                         panels=["model", "compression"])
         empty = table[table["empty_layers"].map(len) > 0] if "empty_layers" in table else table.iloc[:0]
         if len(empty):
             parts += ["**Warning: layers pruned to zero weights** (no signal passes; accuracy is at chance):", ""]
