@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sparsewire.results.plots import save  # noqa: E402
+
 COLUMNS = ("further_pruning_fractions", "further_pruning_accuracy")
 
 
@@ -80,13 +82,7 @@ def plot_further_pruning(
         ax.set_title(", ".join(f"{k} {v}" for k, v in zip(panels, panel, strict=True)) or title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    if title and panels:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, title if panels else "")
 
 
 def further_pruning_section(table: pd.DataFrame, keys: Sequence[str], out_dir: Path, *,

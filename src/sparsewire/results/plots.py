@@ -13,6 +13,17 @@ import pandas as pd  # noqa: E402
 LINESTYLES = ["-", "--", ":", "-."]
 
 
+def save(fig: plt.Figure, path: Path, title: str = "") -> Path:
+    """Give ``fig`` its title, lay it out, write it to ``path`` (folders created) and close it."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title: str = "") -> Path:
     """Accuracy (%) vs compression, one line per method and schedule, mean ± std band over seeds.
 
@@ -41,10 +52,4 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
         ax.set_title(f"{dataset} · {model}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2 if len(ax.get_lines()) > 6 else 1)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, title)
