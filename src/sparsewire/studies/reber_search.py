@@ -1,0 +1,307 @@
+"""``study: reber-search`` — genetic architecture search with a performance predictor, checked by training.
+
+Stier, Darji & Granitzer (2021): a predictor fitted on a structure study's rows (23 structural
+features → test accuracy, :class:`~sparsewire.search.PredictorFitness`) is the fitness of a genetic search
+over recurrent-network structures (:func:`~sparsewire.search.genetic_search`), which starts from BA/WS
+priors drawn as in ``study: reber-structure``. The search costs milliseconds per candidate; whether it
+found anything is only known by training: the ``top_k`` distinct structures of each search (kind
+``search``) and as many fresh random priors (kind ``random``, the baseline) are trained on the Reber data
+with every ``train_seeds`` seed, and each row records predicted and actual accuracy.
+
+Each search runs once per search seed and is cached in ``DIR/cache`` (its checkpoint too, so an
+interrupted search resumes); every trained network is an independent trial.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sparsewire.reber.config import ReberDataConfig
+from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import cached
+from sparsewire.studies.identity import config_hash
+from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
+from sparsewire.training import TrainConfig, evaluate, train
+
+
+class PredictorSource(BaseModel):
+    """Where the fitness predictor learns from: a results table with the 23 features and ``target``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    results: str = Field(description="a study folder or CSV with structural features and the target column")
+    target: str = "test_accuracy"
+    predictor: Literal["bayesian-ridge", "random-forest", "adaboost", "gradient-boosting"] = "random-forest"
+    where: dict[str, Any] = Field(default_factory=dict, description="row filters, e.g. {cell: lstm}")
+
+
+class SearchSettings(BaseModel):
+    """:class:`~sparsewire.search.SearchConfig` without the seed (one search per ``search_seeds`` entry)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    population: int = Field(40, ge=2)
+    generations: int = Field(25, ge=0)
+    tournament: int = Field(3, ge=1)
+    elite: int = Field(2, ge=0)
+    crossover_rate: float = Field(0.5, ge=0, le=1)
+    max_mutations: int = Field(3, ge=1)
+
+
+class ReberSearchConfig(BaseModel):
+    """Config of ``study: reber-search`` (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: Literal["reber-search"] = "reber-search"
+    name: str = "reber-search"
+    predictor: PredictorSource
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    search_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    priors: list[PriorConfig] = Field(default_factory=_default_priors, min_length=1)
+    """Generators of the initial population and of the random baseline (their ``networks`` is ignored)."""
+    top_k: int = Field(5, ge=1, description="distinct best structures of each search that are trained")
+    random_k: int = Field(5, ge=0, description="random prior structures trained per search seed (baseline)")
+    cell: Literal["rnn-tanh", "rnn-relu", "gru", "lstm"] = "lstm"
+    data: ReberDataConfig = Field(default_factory=lambda: ReberDataConfig(val_size=300, train_limit=1500, test_limit=1000))
+    embedding_dim: int | None = Field(8, ge=1)
+    train: TrainConfig = Field(default_factory=_default_train)
+    train_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    threads: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReberSearchConfig:
+        if self.search.tournament > self.search.population or self.search.elite >= self.search.population:
+            raise ValueError("search.tournament must be <= search.population and search.elite < search.population")
+        if self.top_k > self.search.population:
+            raise ValueError(f"top_k {self.top_k} exceeds the population {self.search.population}")
+        return self
+
+    def node_range(self) -> tuple[int, int]:
+        return min(p.min_nodes for p in self.priors), max(p.max_nodes for p in self.priors)
+
+
+@functools.lru_cache(maxsize=4)
+def _fitness(source_json: str):
+    from sparsewire.search import PredictorFitness
+
+    source = PredictorSource(**json.loads(source_json))
+    return PredictorFitness(source.results, target=source.target, predictor=source.predictor, where=source.where)
+
+
+def fitness_of(source: dict[str, Any]):
+    """The (process-cached) predictor fitness a trial's ``predictor`` section describes."""
+    return _fitness(json.dumps(source, sort_keys=True))
+
+
+def _prior_graph(priors: list[dict[str, Any]], seed: int, index: int):
+    """Prior graph ``index`` of a draw: generators alternate, nodes uniform in the generator's range."""
+    from sparsewire.graphs.priors import generate
+
+    prior = PriorConfig(**priors[index % len(priors)])
+    nodes = draw_nodes(seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
+    return generate(prior.generator, nodes, seed=seed * 1_000_003 + index, **prior.params(nodes))
+
+
+def _search(trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+    """Run (or load) the genetic search of ``trial['search_seed']``."""
+    from sparsewire.search import SearchConfig, genetic_search
+    from sparsewire.search.genetic import key
+
+    seed = trial["search_seed"]
+    low, high = trial["node_range"]
+    settings = SearchConfig(**trial["search"], min_nodes=low, max_nodes=high, seed=seed)
+    spec = {"search": trial["search"], "predictor": trial["predictor"], "priors": trial["priors"],
+            "node_range": trial["node_range"], "seed": seed}
+
+    def make() -> dict[str, Any]:
+        initial = [_prior_graph(trial["priors"], 10_000 + seed, i) for i in range(settings.population)]
+        checkpoint = context.cache_dir / f"search-{config_hash(spec)}.json"
+        result = genetic_search(initial, fitness_of(trial["predictor"]), settings, checkpoint=checkpoint,
+                                progress=context.progress)
+        distinct: dict[Any, float] = {}
+        for graph, value in zip(result.graphs, result.fitness, strict=True):
+            distinct.setdefault(key(graph), value)
+        return {"top": [[[k[0], [list(e) for e in k[1]]], f] for k, f in distinct.items()],
+                "history": result.history, "evaluations": result.evaluations}
+
+    return cached(context.cache_dir, {"reber-search": 1, **spec}, make)
+
+
+@register
+class ReberSearchStudy(StudyType):
+    name = "reber-search"
+    Config = ReberSearchConfig
+
+    def check(self, config: ReberSearchConfig) -> None:
+        config.data.load()
+        fitness_of(config.predictor.model_dump())  # a missing or unusable predictor table fails here
+
+    def trials(self, config: ReberSearchConfig) -> list[dict[str, Any]]:
+        shared = {"data": config.data.model_dump(), "train": config.train.model_dump(), "cell": config.cell,
+                  "embedding_dim": config.embedding_dim, "threads": config.threads,
+                  "predictor": config.predictor.model_dump()}
+        search = {"search": config.search.model_dump(), "priors": [p.model_dump() for p in config.priors],
+                  "node_range": list(config.node_range())}
+        out = []
+        for seed in config.search_seeds:
+            for rank in range(config.top_k):
+                out += [{**shared, **search, "kind": "search", "search_seed": seed, "rank": rank, "train_seed": t}
+                        for t in config.train_seeds]
+            for index in range(config.random_k):
+                out += [{**shared, "priors": search["priors"], "kind": "random", "search_seed": seed, "rank": index,
+                         "train_seed": t} for t in config.train_seeds]
+        return out
+
+    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+        from sparsewire.graphs.features import structural_features
+        from sparsewire.models.recurrent import GraphRecurrentClassifier
+        from sparsewire.search.genetic import from_key
+        from sparsewire.search.operators import canonical
+
+        torch.set_num_threads(trial["threads"])
+        start = time.perf_counter()
+        fitness = fitness_of(trial["predictor"])
+        extra: dict[str, Any] = {}
+        if trial["kind"] == "search":
+            found = _search(trial, context)
+            if trial["rank"] >= len(found["top"]):
+                raise ValueError(f"the search found only {len(found['top'])} distinct structures; rank "
+                                 f"{trial['rank']} does not exist (lower top_k or raise the population)")
+            genome, _ = found["top"][trial["rank"]]
+            dag = from_key(genome)
+            extra = {"search_best_per_generation": [h["best"] for h in found["history"]],
+                     "search_mean_per_generation": [h["mean"] for h in found["history"]],
+                     "search_evaluations": found["evaluations"]}
+        else:
+            seed = 20_000 + trial["search_seed"]
+            dag = canonical(_prior_graph(trial["priors"], seed, trial["rank"]), seed=seed + trial["rank"])
+        predicted = fitness(dag)
+        features = structural_features(dag)
+        splits = ReberDataConfig(**trial["data"]).load()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
+                                             embedding_dim=trial["embedding_dim"], seed=trial["train_seed"])
+        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
+                       seed=trial["train_seed"], progress=context.progress,
+                       desc=f"{trial['kind']} {trial['search_seed']}/{trial['rank']} seed {trial['train_seed']}")
+        return {
+            "kind": trial["kind"], "search_seed": trial["search_seed"], "rank": trial["rank"],
+            "train_seed": trial["train_seed"], "cell": trial["cell"],
+            "structure": f"{trial['kind']}-{trial['search_seed']}-{trial['rank']}",
+            "predicted_accuracy": predicted, **features,
+            "test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
+            "warnings": [str(w.message) for w in caught][:3], **extra,
+            "epochs": result.epochs, "train_seconds": result.seconds, "trial_seconds": time.perf_counter() - start,
+        }
+
+    def summary(self, table: pd.DataFrame) -> pd.DataFrame:
+        return search_summary(table)
+
+    def report(self, table: pd.DataFrame, out_dir: Path) -> str:
+        parts = [
+            "Genetic search with a performance predictor as fitness (Stier, Darji & Granitzer 2021), "
+            "checked by training. `search`: the best distinct structures the search found; `random`: fresh "
+            "random priors from the same generators (the baseline). Accuracy is Reber test accuracy in %; "
+            "*predicted* is the predictor's estimate, *actual* the trained network's (mean ± std over "
+            "structures × training seeds).", "",
+            search_summary(table).to_markdown(index=False), "",
+        ]
+        test = compare(table)
+        if test:
+            parts += [test, ""]
+        if "search_best_per_generation" in table and table["search_best_per_generation"].notna().any():
+            png = _plot_history(table, out_dir / "search_history.png")
+            parts += [f"![search history]({png.name})", ""]
+        png = _plot_predicted_vs_actual(table, out_dir / "predicted_vs_actual.png")
+        parts += [f"![predicted vs actual]({png.name})", ""]
+        return "\n".join(parts)
+
+
+def _pct(values: pd.Series) -> str:
+    return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f}" if len(values) > 1 else f"{100 * values.mean():.2f}"
+
+
+def search_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per kind: structures, runs, nodes/edges (mean), predicted and actual accuracy (%), runs at chance."""
+    if table.empty:
+        return table
+    rows = []
+    for kind, part in table.groupby("kind", sort=True):
+        rows.append({"kind": kind, "structures": part["structure"].nunique(), "runs": len(part),
+                     "nodes": round(part["nodes"].mean(), 1), "edges": round(part["edges"].mean(), 1),
+                     "predicted_pct": _pct(part.drop_duplicates("structure")["predicted_accuracy"]),
+                     "actual_pct": _pct(part["test_accuracy"]),
+                     "runs_at_chance": int((part["test_accuracy"] < 0.6).sum())})
+    return pd.DataFrame(rows)
+
+
+def compare(table: pd.DataFrame) -> str:
+    """Welch's t-test of per-structure mean accuracy, search vs random, and predicted − actual gap."""
+    from scipy import stats
+
+    means = table.groupby(["kind", "structure"])["test_accuracy"].mean()
+    if not {"search", "random"} <= set(means.index.get_level_values(0)):
+        return ""
+    found, rand = means["search"], means["random"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # identical accuracies (e.g. all at chance): p is nan
+        p = stats.ttest_ind(found, rand, equal_var=False).pvalue if len(found) > 1 and len(rand) > 1 else math.nan
+    predicted = table.drop_duplicates("structure").set_index("structure")["predicted_accuracy"]
+    gap = {k: float((predicted[m.index] - m).mean()) for k, m in (("search", found), ("random", rand))}
+    r = float(np.corrcoef(predicted[means.index.get_level_values(1)], means.to_numpy())[0, 1]) if len(means) > 2 else math.nan
+    return (f"Search vs random, per-structure mean accuracy: {100 * found.mean():.2f} vs {100 * rand.mean():.2f} % "
+            f"(difference {100 * (found.mean() - rand.mean()):+.2f} points, Welch p = {p:.3g}, {len(found)} vs "
+            f"{len(rand)} structures). Predicted − actual: {100 * gap['search']:+.2f} points for searched "
+            f"structures, {100 * gap['random']:+.2f} for random ones; Pearson r(predicted, actual mean) over all "
+            f"structures = {r:.2f}.")
+
+
+def _plot_history(table: pd.DataFrame, path: Path) -> Path:
+    from sparsewire.results.plots import plt, save
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    found = table[table["kind"] == "search"].drop_duplicates("search_seed")
+    for i, row in enumerate(found.itertuples()):
+        best = json.loads(row.search_best_per_generation) if isinstance(row.search_best_per_generation, str) \
+            else row.search_best_per_generation
+        mean = json.loads(row.search_mean_per_generation) if isinstance(row.search_mean_per_generation, str) \
+            else row.search_mean_per_generation
+        ax.plot(100 * np.asarray(best), color=f"C{i}", label=f"search {row.search_seed}: best")
+        ax.plot(100 * np.asarray(mean), color=f"C{i}", linestyle="--", label=f"search {row.search_seed}: mean")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("predicted accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def _plot_predicted_vs_actual(table: pd.DataFrame, path: Path) -> Path:
+    from sparsewire.results.plots import plt, save
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    means = table.groupby(["kind", "structure"]).agg(pred=("predicted_accuracy", "first"),
+                                                     actual=("test_accuracy", "mean")).reset_index()
+    for i, (kind, part) in enumerate(means.groupby("kind")):
+        ax.scatter(100 * part["pred"], 100 * part["actual"], color=f"C{i}", label=kind, alpha=0.8)
+    lo = 100 * min(means["pred"].min(), means["actual"].min()) - 1
+    hi = 100 * max(means["pred"].max(), means["actual"].max()) + 1
+    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, linestyle=":")
+    ax.set_xlabel("predicted accuracy (%)")
+    ax.set_ylabel("actual accuracy, mean over training seeds (%)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, path)
