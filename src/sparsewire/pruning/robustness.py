@@ -1,6 +1,6 @@
 """Structural robustness: how much accuracy a trained sparse network keeps under further pruning.
 
-Van Gelder, Wortsman & Ehsani (2020), "Deconstructing the Structure of Sparse Neural Networks", Sec. 4:
+Van Gelder, Wortsman & Ehsani (2020), "Deconstructing the Structure of Sparse Neural Networks":
 take a network that an algorithm has already made sparse and trained, remove a further fraction of its
 *remaining* weights (by magnitude, no re-training) and measure accuracy. Algorithms differ starkly in how
 gracefully their networks degrade; the curve is a property of the structure and weights they found.

@@ -1,4 +1,4 @@
-"""Tables and plots of structural robustness: accuracy under further pruning (Van Gelder et al. 2020, Sec. 4).
+"""Tables and plots of structural robustness: accuracy under further pruning (Van Gelder et al. 2020).
 
 Works on any results table whose rows carry ``further_pruning_fractions`` and ``further_pruning_accuracy``
 (lists, or their JSON text as in ``results.csv``) next to ``test_accuracy`` (the point at fraction 0).
@@ -72,9 +72,9 @@ def plot_further_pruning(
             key = key if isinstance(key, tuple) else (key,)
             stats = line.groupby("fraction")["accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
             x = stats.index.to_numpy() * 100
-            colour = f"C{i % 10}"
+            colour, style = f"C{i % 10}", ("-", "--", ":")[(i // 10) % 3]  # distinct beyond 10 lines
             label = str(key[0]) if len(keys) == 1 else ", ".join(f"{k} {v}" for k, v in zip(keys, key, strict=True))
-            ax.plot(x, stats["mean"], marker="o", markersize=3, color=colour, label=label)
+            ax.plot(x, stats["mean"], marker="o", markersize=3, color=colour, linestyle=style, label=label)
             ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.15)
         ax.set_xlabel("further pruning (% of the remaining weights removed, no re-training)")
         ax.set_ylabel("test accuracy (%)")
@@ -96,8 +96,8 @@ def further_pruning_section(table: pd.DataFrame, keys: Sequence[str], out_dir: P
         "## Robustness to further pruning",
         "",
         "Test accuracy (%) after removing a further fraction of each trained network's *remaining* weights "
-        "(column = fraction removed; 0% = as trained), without re-training (Van Gelder, Wortsman & Ehsani 2020, "
-        "Sec. 4); mean ± std over seeds.",
+        "(column = fraction removed; 0% = as trained), without re-training (Van Gelder, Wortsman & Ehsani 2020); "
+        "mean ± std over seeds.",
         "",
         further_pruning_table(measured, [*panels, *keys]).to_markdown(index=False),
         "",

@@ -41,7 +41,7 @@ class ModelConfig(BaseModel):
 
 
 class FurtherPruningOptions(BaseModel):
-    """Structural robustness (Van Gelder et al. 2020, Sec. 4) of each trial's final network: accuracy after
+    """Structural robustness (Van Gelder et al. 2020) of each trial's final network: accuracy after
     removing each of ``further_pruning`` (fractions of the remaining weights) by ``further_pruning_method``,
     without re-training (:func:`sparsewire.pruning.further_pruning`). Empty (default): not measured."""
 
