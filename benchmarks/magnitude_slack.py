@@ -1,8 +1,9 @@
 """Why some sparse networks shrug off further magnitude pruning: how much of their weight is near zero.
 
-Companion to benchmarks/further_pruning.py. Trains the 784-100-10 MLP at density 0.1 (uniform per layer,
-10 epochs of Adam, the further-pruning-dynamic recipe) with a static random mask, SET and RigL, and
-reports per layer, mean ± std over seeds: the share of the surviving weights' |w| mass held by their
+Companion to benchmarks/further_pruning.py. Makes the 784-100-10 MLP sparse at density 0.1 with the recipes
+of configs/further-pruning-*.yaml — a static random mask, SET and RigL (uniform per layer, 10 epochs of
+Adam), and class-blinded magnitude pruning of a dense network (10 epochs) either fine-tuned or rewound to
+its initial weights (lottery ticket) and re-trained 5 epochs — and reports per layer, mean ± std over seeds: the share of the surviving weights' |w| mass held by their
 smaller half, the fraction of surviving weights with |w| < 0.01, and hidden units that receive any input.
 
     python benchmarks/magnitude_slack.py [--seeds 0 1 2] [--threads 1]
@@ -19,6 +20,7 @@ import torch
 
 from sparsewire.dynamic import DynamicSparsity, sparse_init, steps_per_epoch
 from sparsewire.masks import Masks
+from sparsewire.pruning import prune, rewind, snapshot
 from sparsewire.studies.common import DatasetConfig, ModelConfig, build, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
 
@@ -39,6 +41,30 @@ def trained(algorithm: str, density: float, seed: int, splits, cfg: TrainConfig)
     return model, masks
 
 
+def pruned(rewound: bool, density: float, seed: int, splits, cfg: TrainConfig) -> tuple[torch.nn.Module, Masks]:
+    torch.manual_seed(seed)
+    model = build(ModelConfig(name="mlp-100"), splits)
+    masks = Masks(model)
+    init = snapshot(model)
+    train(model, splits.train, TrainConfig(**{**cfg.model_dump(), "restore_best": True}), val_data=splits.val,
+          seed=seed, progress=False)
+    prune(model, 1 - density, "class-blinded", masks=masks)
+    if rewound:
+        rewind(model, init, masks)
+    retrain = TrainConfig(epochs=5, batch_size=64, optimizer="adam", lr=0.0005)
+    train(model, splits.train, retrain, val_data=splits.val, seed=seed + 1000, masks=masks, progress=False)
+    return model, masks
+
+
+MAKERS = {
+    "static random mask": lambda d, s, splits, cfg: trained("static", d, s, splits, cfg),
+    "SET": lambda d, s, splits, cfg: trained("set", d, s, splits, cfg),
+    "RigL": lambda d, s, splits, cfg: trained("rigl", d, s, splits, cfg),
+    "magnitude, one-shot, fine-tuned": lambda d, s, splits, cfg: pruned(False, d, s, splits, cfg),
+    "magnitude, one-shot, rewound to init (lottery ticket)": lambda d, s, splits, cfg: pruned(True, d, s, splits, cfg),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -49,9 +75,9 @@ def main() -> None:
     splits = load_splits(DatasetConfig(name="mnist"))
     cfg = TrainConfig(epochs=10, batch_size=64, optimizer="adam", lr=0.001, restore_best=False)
     rows = []
-    for algorithm in ["static", "set", "rigl"]:
+    for algorithm, make in MAKERS.items():
         for seed in args.seeds:
-            model, masks = trained(algorithm, args.density, seed, splits, cfg)
+            model, masks = make(args.density, seed, splits, cfg)
             row = {"algorithm": algorithm, "seed": seed, "test_accuracy": evaluate(model, splits.test)["accuracy"]}
             for i, (_name, param, mask) in enumerate(masks.parameters()):
                 w = param.detach()[mask.bool()].abs().sort().values
@@ -68,8 +94,8 @@ def main() -> None:
         "",
         f"Command: `python benchmarks/magnitude_slack.py --seeds {' '.join(map(str, args.seeds))} --threads "
         f"{args.threads}`",
-        f"Machine: {platform.machine()} CPU, {args.threads} torch thread(s). 784-100-10 MLP, density {args.density} "
-        "(uniform per layer), 10 epochs of Adam; L0 = input→hidden, L1 = hidden→output; mean ± std over seeds. "
+        f"Machine: {platform.machine()} CPU, {args.threads} torch thread(s). 784-100-10 MLP, density {args.density}; "
+        "recipes of `configs/further-pruning-*.yaml`; L0 = input→hidden, L1 = hidden→output; mean ± std over seeds. "
         "*smaller-half mass share*: fraction of the surviving weights' total |w| held by the smaller half of them "
         "(0.5 = all equal; small = many near-zero survivors that magnitude pruning can remove for free); *share below 0.01*: fraction of surviving weights with magnitude below 0.01.",
         "",
