@@ -177,3 +177,19 @@ def test_further_pruning_in_the_prune_study(shared_data, tmp_path):
         assert json.loads(row.further_pruning_fractions) == [0.5, 1.0] and accuracy[1] < 0.3
     report = (main(["report", str(tmp_path)]), (tmp_path / "report.md").read_text())[1]
     assert "Robustness to further pruning" in report
+
+
+def test_gradual_schedule_snip_and_erk_in_the_prune_study(shared_data, tmp_path):
+    config = tiny(shared_data, methods=["snip", "erk"], compressions=[0.9], schedules=["one-shot", "gradual"],
+                  gradual_rounds=3, baseline=False)
+    study_type, parsed = validate(config)
+    trials = expand(study_type, parsed)
+    assert sorted(t.config.get("rounds", 0) for t in trials) == [0, 0, 3, 3]
+    summary = run(config, tmp_path)
+    assert (summary.done, summary.failed) == (4, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(table["rounds"]) == [1, 1, 3, 3]
+    assert (table.params_remaining == table.params_remaining.iloc[0]).all()
+    assert (table.test_accuracy > 0.5).all()
+    with pytest.raises(ConfigError, match="schedules"):
+        validate(tiny(shared_data, schedules=["cubic"]))

@@ -8,6 +8,9 @@ Already-pruned weights stay pruned. Higher scores are kept.
 * **class-distributed**: each layer's threshold is a multiple of its weight spread, i.e. scores divided
   by the standard deviation σ_l of the layer's surviving weights are ranked globally (Han et al. 2015's
   threshold "quality × σ_l").
+* **erk**: per-layer quotas from the Erdős–Rényi-Kernel rule (Evci et al. 2020): a layer of
+  shape ``(n_out, n_in, *kernel)`` keeps a share proportional to ``sum(shape)``, i.e. density ∝
+  ``sum(shape) / prod(shape)``, so small layers stay denser; scores are ranked within each layer.
 """
 
 from __future__ import annotations
@@ -80,8 +83,47 @@ def class_distributed(scores: Mapping[str, torch.Tensor], masks: Masks, amount: 
     return class_blinded(scaled, masks, amount)
 
 
+def erk_quotas(shapes: Mapping[str, tuple[int, ...]], alive: Mapping[str, int], keep: int) -> dict[str, int]:
+    """Weights to keep per layer: ``keep`` in all, split ∝ ``sum(shape)`` (ERK), never more than is alive.
+
+    Layers whose share would exceed what they still have keep all of it and the rest is re-split among the
+    others; integer quotas by the largest-remainder rule, so they sum to ``keep`` exactly.
+    """
+    if not 0 <= keep <= sum(alive.values()):
+        raise ValueError(f"cannot keep {keep} weights: {sum(alive.values())} remain")
+    fixed: dict[str, int] = {}
+    while True:
+        free = [n for n in shapes if n not in fixed]
+        budget = keep - sum(fixed.values())
+        weight = sum(sum(shapes[n]) for n in free)
+        share = {n: budget * sum(shapes[n]) / weight if weight else 0.0 for n in free}
+        over = [n for n in free if share[n] > alive[n]]
+        if not over:
+            break
+        fixed.update({n: alive[n] for n in over})
+    quotas = {n: int(share[n]) for n in free} | fixed
+    rest = keep - sum(quotas.values())
+    for n in sorted(free, key=lambda n: share[n] - int(share[n]), reverse=True):
+        if rest <= 0:
+            break
+        if quotas[n] < alive[n]:
+            quotas[n] += 1
+            rest -= 1
+    return quotas
+
+
+def erk(scores: Mapping[str, torch.Tensor], masks: Masks, amount: float) -> dict[str, torch.Tensor]:
+    """Prune ``amount`` of all remaining weights, split across layers by the ERK rule (within-layer ranking)."""
+    _check_amount(amount)
+    alive = {n: int(masks[n].sum()) for n in masks}
+    total = sum(alive.values())
+    quotas = erk_quotas({n: tuple(masks[n].shape) for n in masks}, alive, total - round(amount * total))
+    return {n: _keep_top(scores[n], masks[n], quotas[n]) for n in masks}
+
+
 ALLOCATIONS: dict[str, Allocation] = {
     "class-blinded": class_blinded,
     "class-uniform": class_uniform,
     "class-distributed": class_distributed,
+    "erk": erk,
 }

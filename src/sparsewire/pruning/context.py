@@ -40,3 +40,8 @@ class PruneContext:
         if not batches:
             raise ValueError(f"{who} needs data but got no batches")
         return batches
+
+    def masked(self) -> tuple[list[str], list[nn.Parameter]]:
+        """Names and parameters of the masked weights, in mask order."""
+        names = list(self.masks)
+        return names, [self.masks.parameter(n) for n in names]

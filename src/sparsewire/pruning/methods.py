@@ -18,6 +18,8 @@ PRESETS: dict[str, tuple[str, str]] = {
     "random": ("random", "class-blinded"),
     "obd": ("obd", "class-blinded"),
     "obs": ("obs", "class-uniform"),
+    "snip": ("saliency", "class-blinded"),
+    "erk": ("magnitude", "erk"),
 }
 
 
@@ -39,7 +41,7 @@ class Method:
 
     @property
     def needs_data(self) -> bool:
-        return self.score_name in {"obd", "obs"}
+        return bool(getattr(self.score, "needs_data", False))
 
 
 def known_methods() -> list[str]:

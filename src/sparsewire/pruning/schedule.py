@@ -26,10 +26,25 @@ def iterative(target: float, rate: float) -> list[float]:
     return steps or [target]
 
 
-def schedule(kind: str, target: float, rate: float = 0.2) -> list[float]:
-    """``"one-shot"`` or ``"iterative"`` (with ``rate``)."""
+def gradual(target: float, rounds: int) -> list[float]:
+    """Zhu & Gupta (2017, Eq. 1): compression ``s_k = s_f (1 − (1 − k/n)³)`` for rounds ``k = 1 … n`` —
+    fast at first, when many redundant weights remain, then slower; the last round is exactly ``target``."""
+    target = check_compression(target)
+    if rounds < 1:
+        raise ValueError(f"gradual pruning needs at least one round, got {rounds}")
+    return [target * (1.0 - (1.0 - k / rounds) ** 3) for k in range(1, rounds + 1)]
+
+
+SCHEDULES = ("one-shot", "iterative", "gradual")
+
+
+def schedule(kind: str, target: float, rate: float = 0.2, rounds: int = 5) -> list[float]:
+    """``"one-shot"``, ``"iterative"`` (``rate`` of the remaining weights per round) or ``"gradual"``
+    (``rounds`` rounds of the cubic schedule)."""
     if kind == "one-shot":
         return one_shot(target)
     if kind == "iterative":
         return iterative(target, rate)
-    raise ValueError(f"unknown pruning schedule {kind!r}; choose 'one-shot' or 'iterative'")
+    if kind == "gradual":
+        return gradual(target, rounds)
+    raise ValueError(f"unknown pruning schedule {kind!r}; choose from {list(SCHEDULES)}")

@@ -58,8 +58,9 @@ class PruneStudyConfig(FurtherPruningOptions):
     retrain: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3))
     methods: list[str] = Field(default_factory=lambda: ["class-blinded", "class-uniform", "class-distributed", "random"])
     compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95])
-    schedules: list[Literal["one-shot", "iterative"]] = Field(default_factory=lambda: ["one-shot"])
+    schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one-shot"])
     iterative_rate: float = Field(0.5, gt=0, lt=1)
+    gradual_rounds: int = Field(5, ge=1, description="rounds of the cubic (Zhu & Gupta 2017) schedule")
     rewind: Rewind | list[Rewind] = "none"
     rewind_epoch: int = Field(1, ge=1)
     prune_batches: int = Field(8, ge=1)
@@ -153,8 +154,9 @@ class PruneStudy(StudyType):
                         for c in config.compressions:
                             for policy in rewinds:
                                 rate = config.iterative_rate if sched == "iterative" else None
+                                extra = {"rounds": config.gradual_rounds} if sched == "gradual" else {}
                                 out.append({**base, "rewind": policy, "method": method, "compression": c,
-                                            "schedule": sched, "rate": rate})
+                                            "schedule": sched, "rate": rate, **extra})
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
@@ -168,7 +170,8 @@ class PruneStudy(StudyType):
         retrain_cfg = TrainConfig(**trial["retrain"])
         generator = torch.Generator().manual_seed(seed)
         method = trial["method"]
-        rounds = [] if method == BASELINE else schedule(trial["schedule"], trial["compression"], trial["rate"] or 0.5)
+        rounds = [] if method == BASELINE else schedule(trial["schedule"], trial["compression"], trial["rate"] or 0.5,
+                                                      rounds=trial.get("rounds", 5))
         before = evaluate(model, splits.test)["accuracy"]
         retrain_seconds = 0.0
         start = time.perf_counter()

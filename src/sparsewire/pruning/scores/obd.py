@@ -23,8 +23,7 @@ from sparsewire.pruning.context import PruneContext
 def hessian_diagonal_hutchinson(ctx: PruneContext, probes: int = 4) -> dict[str, torch.Tensor]:
     """Hutchinson estimate of the loss Hessian's diagonal for every masked parameter."""
     batches = ctx.require_batches("OBD")
-    names = list(ctx.masks)
-    params = [ctx.masks.parameter(n) for n in names]
+    names, params = ctx.masked()
     diag = [torch.zeros_like(p) for p in params]
     was_training = ctx.model.training
     ctx.model.eval()
