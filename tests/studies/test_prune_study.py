@@ -193,3 +193,26 @@ def test_gradual_schedule_snip_and_erk_in_the_prune_study(shared_data, tmp_path)
     assert (table.test_accuracy > 0.5).all()
     with pytest.raises(ConfigError, match="schedules"):
         validate(tiny(shared_data, schedules=["cubic"]))
+
+
+def test_pruning_at_initialisation(shared_data, tmp_path):
+    config = tiny(shared_data, methods=["snip", "random"], compressions=[0.9], prune_at="init",
+                  retrain={"epochs": 5, "batch_size": 64})
+    study_type, parsed = validate(config)
+    assert all(t.config["prune_at"] == "init" for t in expand(study_type, parsed))
+    summary = run(config, tmp_path)
+    assert (summary.done, summary.failed) == (3, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert (table.prune_at == "init").all() and table.dense_test_accuracy.isna().all()
+    pruned = table[table.method != "none"]
+    assert (pruned.test_accuracy_before_retrain < 0.3).all()  # pruned before any training: near chance
+    assert (pruned.test_accuracy > pruned.test_accuracy_before_retrain + 0.2).all()  # then trained from scratch
+    assert (pruned.params_remaining == pruned.params_remaining.iloc[0]).all()
+    # nothing of the dense cache was used: no dense network was trained
+    assert not list((tmp_path / "cache").glob("*.pt"))
+    with pytest.raises(ConfigError, match="prune_at: init"):
+        validate(tiny(shared_data, prune_at="init", schedules=["iterative"]))
+    with pytest.raises(ConfigError, match="prune_at: init"):
+        validate(tiny(shared_data, prune_at="init", rewind="init"))
+    _, default = validate(tiny(shared_data))
+    assert all("prune_at" not in t.config for t in expand(study_type, default))

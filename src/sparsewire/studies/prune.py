@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.masks import Masks
 from sparsewire.pruning import (
@@ -61,6 +61,11 @@ class PruneStudyConfig(FurtherPruningOptions):
     schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one-shot"])
     iterative_rate: float = Field(0.5, gt=0, lt=1)
     gradual_rounds: int = Field(5, ge=1, description="rounds of the cubic (Zhu & Gupta 2017) schedule")
+    prune_at: Literal["trained", "init"] = "trained"
+    """``trained`` (default): prune the trained dense network, then re-train. ``init``: prune the freshly
+    initialised network (pruning at initialisation, as SNIP intends) and train it from scratch with the
+    ``retrain`` recipe; one-shot only, no rewinding, and the ``none`` baseline is the dense network trained
+    with that same recipe."""
     rewind: Rewind | list[Rewind] = "none"
     rewind_epoch: int = Field(1, ge=1)
     prune_batches: int = Field(8, ge=1)
@@ -75,6 +80,13 @@ class PruneStudyConfig(FurtherPruningOptions):
             if m != BASELINE:
                 resolve_method(m)
         return methods
+
+    @model_validator(mode="after")
+    def _at_init(self) -> PruneStudyConfig:
+        rewinds = self.rewind if isinstance(self.rewind, list) else [self.rewind]
+        if self.prune_at == "init" and (self.schedules != ["one-shot"] or rewinds != ["none"]):
+            raise ValueError("prune_at: init prunes once before any training: use schedules: [one-shot] and rewind: none")
+        return self
 
     @field_validator("compressions")
     @classmethod
@@ -138,6 +150,8 @@ class PruneStudy(StudyType):
         }
         if config.prunable is not None:  # only when set, so default trials keep their ids
             shared["prunable"] = config.prunable
+        if config.prune_at != "trained":  # likewise
+            shared["prune_at"] = config.prune_at
         shared.update(config.trial_options())
         rewinds = config.rewind if isinstance(config.rewind, list) else [config.rewind]
         out = []
@@ -161,12 +175,16 @@ class PruneStudy(StudyType):
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
         splits = load_splits(DatasetConfig(**trial["dataset"]))
-        dense = _dense(trial, context, splits)
+        at_init = trial.get("prune_at", "trained") == "init"
         seed = trial["seed"]
         torch.manual_seed(seed)
         model = build(ModelConfig(**trial["model"]), splits)
         masks = Masks(model, prunable=trial.get("prunable"))
-        model.load_state_dict(dense["state"])
+        if at_init:  # the same initial weights _dense starts from; nothing trained yet
+            dense = {"init": snapshot(model), "rewind_point": None, "test_accuracy": math.nan, "seconds": 0.0}
+        else:
+            dense = _dense(trial, context, splits)
+            model.load_state_dict(dense["state"])
         retrain_cfg = TrainConfig(**trial["retrain"])
         generator = torch.Generator().manual_seed(seed)
         method = trial["method"]
@@ -199,6 +217,7 @@ class PruneStudy(StudyType):
             "schedule": trial["schedule"],
             "rate": trial["rate"],
             "rewind": trial["rewind"],
+            "prune_at": trial.get("prune_at", "trained"),
             "compression": trial["compression"],
             "seed": seed,
             "test_accuracy": evaluate(model, splits.test)["accuracy"],
