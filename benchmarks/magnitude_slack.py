@@ -18,26 +18,26 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from sparsewire.dynamic import DynamicSparsity, sparse_init, steps_per_epoch
 from sparsewire.masks import Masks
 from sparsewire.pruning import prune, rewind, snapshot
+from sparsewire.studies import load_config
 from sparsewire.studies.common import DatasetConfig, ModelConfig, build, load_splits
+from sparsewire.studies.dynamic_sparsity import train_sparse
+from sparsewire.studies.runner import expand
 from sparsewire.training import TrainConfig, evaluate, train
 
+DYNAMIC_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "further-pruning-dynamic.yaml"
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "further-pruning" / "magnitude_slack.md"
 
 
 def trained(algorithm: str, density: float, seed: int, splits, cfg: TrainConfig) -> tuple[torch.nn.Module, Masks]:
-    torch.manual_seed(seed)
-    model = build(ModelConfig(name="mlp-100"), splits)
-    masks = Masks(model)
-    sparse_init(masks, density, "uniform", torch.Generator().manual_seed(seed))
-    static = algorithm == "static"
-    dyn = DynamicSparsity(masks, "set" if static else algorithm,
-                          total_steps=cfg.epochs * steps_per_epoch(len(splits.train[0]), cfg.batch_size),
-                          update_every=100, drop_fraction=0.3, schedule="cosine", freeze_epoch=0 if static else None,
-                          seed=seed + 1)
-    train(model, splits.train, cfg, val_data=splits.val, seed=seed, masks=masks, **dyn.hooks(), progress=False)
+    """The never-frozen (or static) network of configs/further-pruning-dynamic.yaml, trained as that study does."""
+    study_type, config = load_config(DYNAMIC_CONFIG)
+    freeze = 0 if algorithm == "static" else None
+    trial = next(t.config for t in expand(study_type, config)
+                 if (t.config["algorithm"], t.config["density"], t.config["seed"], t.config["freeze_epoch"])
+                 == (algorithm, density, seed, freeze))
+    model, masks, _, _ = train_sparse(trial, splits)
     return model, masks
 
 

@@ -6,7 +6,6 @@ Works on any results table whose rows carry ``further_pruning_fractions`` and ``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sparsewire.results.format import as_list, mean_std  # noqa: E402
 from sparsewire.results.plots import save  # noqa: E402
 
 COLUMNS = ("further_pruning_fractions", "further_pruning_accuracy")
@@ -26,15 +26,11 @@ def has_further_pruning(table: pd.DataFrame) -> bool:
     return all(c in table for c in COLUMNS) and table[COLUMNS[0]].notna().any()
 
 
-def _as_list(value: object) -> list[float]:
-    return json.loads(value) if isinstance(value, str) else list(value)  # type: ignore[arg-type]
-
-
 def further_pruning_long(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """One row per (trial, fraction): ``keys``, ``seed``, ``fraction`` (0 = as trained) and ``accuracy``."""
     rows = []
     for _, row in table[table[COLUMNS[0]].notna()].iterrows():
-        fractions, accuracies = _as_list(row[COLUMNS[0]]), _as_list(row[COLUMNS[1]])
+        fractions, accuracies = as_list(row[COLUMNS[0]]), as_list(row[COLUMNS[1]])
         if len(fractions) != len(accuracies):
             raise ValueError(f"row {row.get('trial_id', '?')}: {len(fractions)} fractions but {len(accuracies)} accuracies")
         base = {k: row[k] for k in keys} | {"seed": row.get("seed")}
@@ -48,12 +44,7 @@ def further_pruning_table(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFr
     long = further_pruning_long(table, keys)
     if long.empty:
         return long
-
-    def fmt(values: pd.Series) -> str:
-        mean = 100 * values.mean()
-        return f"{mean:.2f}" if len(values) < 2 else f"{mean:.2f} ± {100 * values.std(ddof=1):.2f}"
-
-    wide = long.groupby([*keys, "fraction"], sort=True, dropna=False)["accuracy"].agg(fmt).unstack("fraction")
+    wide = long.groupby([*keys, "fraction"], sort=True, dropna=False)["accuracy"].agg(mean_std).unstack("fraction")
     wide.columns = [f"{100 * f:g}%" for f in wide.columns]
     seeds = long.groupby(list(keys), sort=True, dropna=False)["seed"].nunique().rename("seeds")
     return pd.concat([seeds, wide], axis=1).reset_index()

@@ -21,19 +21,14 @@ def canonical(graph: nx.Graph, *, seed: int | None = 0) -> nx.DiGraph:
     from sparsewire.graphs.build import to_dag
 
     dag = to_dag(graph, seed=seed)
-    order = list(nx.lexicographical_topological_sort(dag, key=str))
-    index = {node: i for i, node in enumerate(order)}
-    out = nx.DiGraph()
-    out.add_nodes_from(range(len(order)))
-    out.add_edges_from((index[u], index[v]) for u, v in dag.edges)
-    return out
+    return _relabel(dag, list(nx.lexicographical_topological_sort(dag, key=str)))
 
 
-def _relabel(graph: nx.DiGraph) -> nx.DiGraph:
-    nodes = sorted(graph.nodes)
-    index = {node: i for i, node in enumerate(nodes)}
+def _relabel(graph: nx.DiGraph, order: list | None = None) -> nx.DiGraph:
+    """``graph`` with its nodes renamed ``0 … n−1`` in ``order`` (default: sorted)."""
+    index = {node: i for i, node in enumerate(sorted(graph.nodes) if order is None else order)}
     out = nx.DiGraph()
-    out.add_nodes_from(range(len(nodes)))
+    out.add_nodes_from(range(len(index)))
     out.add_edges_from((index[u], index[v]) for u, v in graph.edges)
     return out
 

@@ -33,6 +33,7 @@ from sparsewire.dynamic import (
 )
 from sparsewire.graphs.compare import compare_masks
 from sparsewire.masks import Masks
+from sparsewire.results.format import mean_std
 from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
@@ -146,22 +147,8 @@ class DynamicSparsityStudy(StudyType):
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(DatasetConfig(**trial["dataset"]))
-        cfg = TrainConfig(**trial["train"])
         seed = trial["seed"]
-        torch.manual_seed(seed)
-        model = build(ModelConfig(**trial["model"]), splits)
-        masks = Masks(model)
-        sparse_init(masks, trial["density"], trial["distribution"], torch.Generator().manual_seed(seed))
-        static = trial["algorithm"] == STATIC
-        dyn = DynamicSparsity(
-            masks, "set" if static else trial["algorithm"],
-            total_steps=max(1, cfg.epochs * steps_per_epoch(len(splits.train[0]), cfg.batch_size)),
-            update_every=trial["update_every"], drop_fraction=trial["drop_fraction"],
-            schedule=trial["drop_schedule"], freeze_epoch=0 if static else trial["freeze_epoch"], seed=seed + 1,
-        )
-        result = train(model, splits.train, cfg, val_data=splits.val, seed=seed, masks=masks, **dyn.hooks(),
-                       progress=context.progress,
-                       desc=f"{trial['algorithm']} d={trial['density']} freeze={trial['freeze_epoch']}")
+        model, masks, dyn, result = train_sparse(trial, splits, progress=context.progress)
         final = masks.state()
         overlaps = [compare_masks(m, final)["global"] for m in [dyn.initial, *dyn.snapshots]]
         return {
@@ -227,16 +214,33 @@ class DynamicSparsityStudy(StudyType):
         return "\n".join(parts)
 
 
+def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False):
+    """Build, sparsify and train the network of one trial (a dict from :meth:`DynamicSparsityStudy.trials`).
+
+    Returns ``(model, masks, dynamic, train_result)``; ``dynamic`` holds the initial mask and per-epoch snapshots.
+    """
+    cfg = TrainConfig(**trial["train"])
+    seed = trial["seed"]
+    torch.manual_seed(seed)
+    model = build(ModelConfig(**trial["model"]), splits)
+    masks = Masks(model)
+    sparse_init(masks, trial["density"], trial["distribution"], torch.Generator().manual_seed(seed))
+    static = trial["algorithm"] == STATIC
+    dyn = DynamicSparsity(
+        masks, "set" if static else trial["algorithm"],
+        total_steps=max(1, cfg.epochs * steps_per_epoch(len(splits.train[0]), cfg.batch_size)),
+        update_every=trial["update_every"], drop_fraction=trial["drop_fraction"],
+        schedule=trial["drop_schedule"], freeze_epoch=0 if static else trial["freeze_epoch"], seed=seed + 1,
+    )
+    result = train(model, splits.train, cfg, val_data=splits.val, seed=seed, masks=masks, **dyn.hooks(),
+                   progress=progress, desc=f"{trial['algorithm']} d={trial['density']} freeze={trial['freeze_epoch']}")
+    return model, masks, dyn, result
+
+
 def _freeze_label(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NEVER
     return str(int(value))
-
-
-def _fmt(values: pd.Series) -> str:
-    if len(values) > 1:
-        return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f}"
-    return f"{100 * values.mean():.2f}"
 
 
 def _order(label: str) -> float:
@@ -250,7 +254,7 @@ def accuracy_vs_freeze(table: pd.DataFrame) -> pd.DataFrame:
         return table
     t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
     keys = ["dataset", "model", "distribution", "density", "algorithm"]
-    wide = t.groupby([*keys, "freeze"], sort=True)["test_accuracy"].agg(_fmt).unstack("freeze")
+    wide = t.groupby([*keys, "freeze"], sort=True)["test_accuracy"].agg(mean_std).unstack("freeze")
     wide = wide[sorted(wide.columns, key=_order)].fillna("")
     seeds = t.groupby(keys)["seed"].nunique().rename("seeds")
     wide = wide.join(seeds).reset_index()

@@ -38,6 +38,7 @@ from sparsewire.layers import (
     train_penalized,
 )
 from sparsewire.models import MLP
+from sparsewire.results.format import mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, load_splits
 from sparsewire.training import TrainConfig, evaluate
@@ -317,13 +318,6 @@ def _to_unit(data: tuple[torch.Tensor, ...], splits: Any) -> tuple[torch.Tensor,
     return ((x * std + mean).clamp(0.0, 1.0), *rest)
 
 
-def _fmt(values: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
-    mean = values.mean() * scale
-    if len(values) < 2:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {values.std(ddof=1) * scale:.{digits}f}"
-
-
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std over seeds per (dataset, depth, λ)."""
     if table.empty:
@@ -335,15 +329,15 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
             "hidden_layers": depth,
             "lam": lam,
             "seeds": part["seed"].nunique(),
-            "active_hidden": _fmt(part["active_hidden_layers"], 1, 1),
-            "acc_penalised_pct": _fmt(part["test_accuracy_penalised"]),
-            "acc_refit_pct": _fmt(part["test_accuracy_refit"]),
+            "active_hidden": mean_std(part["active_hidden_layers"], 1, 1),
+            "acc_penalised_pct": mean_std(part["test_accuracy_penalised"]),
+            "acc_refit_pct": mean_std(part["test_accuracy_refit"]),
             "params": int(round(part["params_collapsed"].mean())),
             "params_original": int(part["params_original"].max()),
             "mflops": round(part["flops_collapsed"].mean() / 1e6, 4),
         }
         for column in sorted(c for c in part.columns if c.startswith("latency_ratio_b")):
-            row[column.replace("latency_ratio_", "lat_ratio_")] = _fmt(part[column], 1, 3)
+            row[column.replace("latency_ratio_", "lat_ratio_")] = mean_std(part[column], 1, 3)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -368,9 +362,9 @@ def best_tradeoffs(table: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame
             "hidden_layers": depth,
             "lam": lam,
             "within_1pt": not ok.empty,
-            "active_hidden": _fmt(chosen["active_hidden_layers"], 1, 1),
-            "acc_refit_pct": _fmt(chosen["test_accuracy_refit"]),
-            "baseline_acc_pct (λ=0, same depth)": _fmt(base["test_accuracy_refit"]),
+            "active_hidden": mean_std(chosen["active_hidden_layers"], 1, 1),
+            "acc_refit_pct": mean_std(chosen["test_accuracy_refit"]),
+            "baseline_acc_pct (λ=0, same depth)": mean_std(base["test_accuracy_refit"]),
             "delta_pts": round(100 * (chosen["test_accuracy_refit"].mean() - base_acc), 2),
             "params": f"{int(chosen['params_collapsed'].mean())} vs {int(base['params_collapsed'].mean())}",
         })

@@ -30,6 +30,7 @@ from sparsewire.graphs.io import load_graphml
 from sparsewire.graphs.layered import layered_metrics
 from sparsewire.graphs.priors import GENERATORS, generate
 from sparsewire.masks import Masks
+from sparsewire.results.format import mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
@@ -202,13 +203,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(params=table["params"].astype(str))
     keys = ["dataset", "generator", "params", "nodes_requested"]
 
-    def fmt(values: pd.Series) -> str:
-        std = values.std(ddof=1) if len(values) > 1 else math.nan
-        mean = 100 * values.mean()
-        return f"{mean:.2f} ± {100 * std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
-
     out = table.groupby(keys, sort=True).agg(
-        seeds=("seed", "nunique"), test_acc_pct=("test_accuracy", fmt), edges=("edges", "mean"),
+        seeds=("seed", "nunique"), test_acc_pct=("test_accuracy", mean_std), edges=("edges", "mean"),
         layers=("layers", "mean"), weights=("weights_remaining", "mean"), diameter=("diameter", "mean"),
     ).reset_index().rename(columns={"nodes_requested": "nodes"})
     return out.round({"edges": 1, "layers": 1, "weights": 0, "diameter": 1})

@@ -28,6 +28,7 @@ from sparsewire.pruning import (
     schedule,
     snapshot,
 )
+from sparsewire.results.format import mean_std
 from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
@@ -270,16 +271,12 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         return table
     keys = [k for k in ["dataset", "model", "schedule", "rewind", "method", "compression"] if k in table]
 
-    def fmt(values: pd.Series) -> str:
-        std = values.std(ddof=1) if len(values) > 1 else math.nan
-        return f"{100 * values.mean():.2f} ± {100 * std:.2f}" if not math.isnan(std) else f"{100 * values.mean():.2f}"
-
     grouped = table.groupby(keys, sort=True, dropna=False)
     out = grouped.agg(
         seeds=("seed", "nunique"),
-        test_acc_pct=("test_accuracy", fmt),
-        before_retrain_pct=("test_accuracy_before_retrain", fmt),
-        dense_acc_pct=("dense_test_accuracy", fmt),
+        test_acc_pct=("test_accuracy", mean_std),
+        before_retrain_pct=("test_accuracy_before_retrain", mean_std),
+        dense_acc_pct=("dense_test_accuracy", mean_std),
         params_remaining=("params_remaining", "mean"),
     ).reset_index()
     out["params_remaining"] = out["params_remaining"].round().astype(int)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.results.format import as_list, mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import cached
 from sparsewire.studies.identity import config_hash
@@ -231,10 +232,6 @@ class ReberSearchStudy(StudyType):
         return "\n".join(parts)
 
 
-def _pct(values: pd.Series) -> str:
-    return f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f}" if len(values) > 1 else f"{100 * values.mean():.2f}"
-
-
 def search_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per kind: structures, runs, nodes/edges (mean), predicted and actual accuracy (%), runs at chance."""
     if table.empty:
@@ -243,8 +240,8 @@ def search_summary(table: pd.DataFrame) -> pd.DataFrame:
     for kind, part in table.groupby("kind", sort=True):
         rows.append({"kind": kind, "structures": part["structure"].nunique(), "runs": len(part),
                      "nodes": round(part["nodes"].mean(), 1), "edges": round(part["edges"].mean(), 1),
-                     "predicted_pct": _pct(part.drop_duplicates("structure")["predicted_accuracy"]),
-                     "actual_pct": _pct(part["test_accuracy"]),
+                     "predicted_pct": mean_std(part.drop_duplicates("structure")["predicted_accuracy"]),
+                     "actual_pct": mean_std(part["test_accuracy"]),
                      "runs_at_chance": int((part["test_accuracy"] < 0.6).sum())})
     return pd.DataFrame(rows)
 
@@ -276,10 +273,7 @@ def _plot_history(table: pd.DataFrame, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     found = table[table["kind"] == "search"].drop_duplicates("search_seed")
     for i, row in enumerate(found.itertuples()):
-        best = json.loads(row.search_best_per_generation) if isinstance(row.search_best_per_generation, str) \
-            else row.search_best_per_generation
-        mean = json.loads(row.search_mean_per_generation) if isinstance(row.search_mean_per_generation, str) \
-            else row.search_mean_per_generation
+        best, mean = as_list(row.search_best_per_generation), as_list(row.search_mean_per_generation)
         ax.plot(100 * np.asarray(best), color=f"C{i}", label=f"search {row.search_seed}: best")
         ax.plot(100 * np.asarray(mean), color=f"C{i}", linestyle="--", label=f"search {row.search_seed}: mean")
     ax.set_xlabel("generation")
