@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sparsewire.errors import SparsewireError
+
 __all__ = ["DataError"]
 
 
-class DataError(RuntimeError):
+class DataError(SparsewireError, RuntimeError):
     """A dataset could not be found, downloaded, verified or decoded.
 
     The message is meant for the user: it names the file(s) involved and, where

@@ -14,8 +14,10 @@ from typing import ClassVar
 
 import torch
 
+from sparsewire.errors import SparsewireError
 
-class DynamicSparsityError(ValueError):
+
+class DynamicSparsityError(SparsewireError, ValueError):
     """Bad settings for dynamic sparse training (density, drop fraction, algorithm, schedule)."""
 
 

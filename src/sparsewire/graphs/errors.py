@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sparsewire.errors import SparsewireError
 
-class GraphError(ValueError):
+
+class GraphError(SparsewireError, ValueError):
     """A graph cannot be turned into a network (empty, cyclic, no input→output path, unreadable file)."""
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from sparsewire.errors import SparsewireError
 from sparsewire.models.mlp import MLP
 
 
-class UnsupportedNetworkError(TypeError):
+class UnsupportedNetworkError(SparsewireError, TypeError):
     """The network is not a plain ReLU MLP, so layer sparsity (and collapsing) does not apply to it."""
 
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import torch
 from torch import nn
 
+from sparsewire.errors import SparsewireError
+
 MASK_SUFFIX = "_mask"
 
 # Parameters masked by default: weight matrices and kernels of the layers below (biases stay dense).
@@ -36,7 +38,7 @@ _RNN_WEIGHT = re.compile(r"^weight_(ih|hh)_l\d+(_reverse)?$")
 Selector = Callable[[str, nn.Module, str, nn.Parameter], bool]
 
 
-class MaskError(ValueError):
+class MaskError(SparsewireError, ValueError):
     """Raised for masks that do not fit the model (shape, dtype, unknown parameter, nothing prunable)."""
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sparsewire.errors import SparsewireError
 
-class PredictError(ValueError):
+
+class PredictError(SparsewireError, ValueError):
     """A table or request that performance prediction cannot work with."""
 
 

@@ -9,21 +9,38 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sparsewire.errors import ConfigError
 from sparsewire.studies.base import StudyType, get_study_type
 
-
-class ConfigError(ValueError):
-    """A study config that cannot be run (unknown key, bad value, unknown study type)."""
+__all__ = ["ConfigError", "apply_overrides", "load_config", "load_yaml", "validate"]
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; unreadable or malformed files raise :class:`ConfigError` (file and line)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text())
+    if not path.is_file():
+        raise ConfigError(f"config {path} is not a file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}{_yaml_position(err)}: malformed YAML: {_yaml_problem(err)}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config {path}: {err}") from err
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, got {type(data).__name__}")
     return data
+
+
+def _yaml_position(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    parts = [getattr(err, "context", None), getattr(err, "problem", None)]
+    return ", ".join(p for p in parts if p) or str(err).splitlines()[0]
 
 
 def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -39,7 +56,10 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {item!r}: {part!r} is not a mapping")
-        node[leaf] = yaml.safe_load(raw)
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override {item!r}: malformed YAML value: {_yaml_problem(err)}") from err
     return config
 
 
