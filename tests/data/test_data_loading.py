@@ -104,12 +104,13 @@ def test_search_order(tmp_path: Path, mnist_dir: Path, monkeypatch: pytest.Monke
         return root / sub
 
     cwd = Path.cwd()
-    paths = search_paths("mnist", data_dir=tmp_path / "explicit")
-    assert paths[:3] == [
+    # a named folder is the only place searched (no silent fallback elsewhere)
+    assert search_paths("mnist", data_dir=tmp_path / "explicit") == [
         tmp_path / "explicit" / "mnist",
         tmp_path / "explicit" / "MNIST/raw",
         tmp_path / "explicit",
     ]
+    paths = search_paths("mnist")
     assert paths.index(cwd / "data" / "mnist") < paths.index(cwd.parent / "shared" / "data" / "mnist")
     assert paths[-1] == tmp_path / "cache" / "sparsewire" / "data"
     assert Path("/usr/share/datasets/fashion-mnist") in search_paths("fashion-mnist")

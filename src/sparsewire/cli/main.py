@@ -39,10 +39,13 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel trials (1 = sequential in this process; >1 uses Ray)")
     p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
     p.add_argument("--data-dir", default=None,
-                   help="folder holding the datasets (searched first; same as SPARSEWIRE_DATA)")
+                   help="folder holding the datasets; the only place searched (and downloaded into) when given")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads per trial (default: torch's; 1 is best for small models "
                         "on a busy machine or with several workers)")
+    p.add_argument("--wait", action="store_true", help="if another run holds the study folder, wait for it to end")
+    p.add_argument("--force", action="store_true",
+                   help="record this study in a folder that holds another study (its rows are kept but hidden)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
 
@@ -50,14 +53,15 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 @subcommand("run", _run_args)
 def _run(args: argparse.Namespace) -> int:
     """Run (or resume) a study from a YAML config; finished trials are skipped."""
+    from sparsewire.errors import EXIT_OK, EXIT_TRIALS
     from sparsewire.results.report import summary_table, write_report
     from sparsewire.studies import load_config, run_study
     from sparsewire.studies.executors import make_executor
 
     if args.data_dir is not None:
-        import os
+        from sparsewire.data.sources import use_data_dir
 
-        os.environ["SPARSEWIRE_DATA"] = os.pathsep.join(filter(None, [args.data_dir, os.environ.get("SPARSEWIRE_DATA")]))
+        use_data_dir(args.data_dir)
     if args.threads is not None:
         import torch
 
@@ -67,35 +71,47 @@ def _run(args: argparse.Namespace) -> int:
     study_type, config = load_config(args.config, args.overrides)
     out = Path(args.out or Path("runs") / getattr(config, "name", study_type.name))
     executor = make_executor(args.workers, args.ray_address)
-    summary = run_study(study_type, config, out, executor=executor, progress=not args.no_progress)
+    summary = run_study(study_type, config, out, executor=executor, progress=not args.no_progress,
+                        force=args.force, wait=args.wait)
     print()
     _print_table(summary_table(out))
-    print(f"\n{summary.done} trials run, {summary.skipped} reused, {summary.failed} failed.")
+    print(f"\n{summary.line()}")
     print(f"Results: {out / 'results.csv'}")
     if not args.no_report:
         print(f"Report:  {write_report(out)}")
-    return 1 if summary.failed else 0
+    return EXIT_OK if summary.ok else EXIT_TRIALS
 
 
 def _dir_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="study folder")
+    p.add_argument("--include-diverged", action="store_true",
+                   help="also list trials whose training diverged (left out by default)")
 
 
 @subcommand("results", _dir_args)
 def _results(args: argparse.Namespace) -> int:
-    """Print the results table of a study folder."""
-    from sparsewire.results.report import summary_table
+    """Print the results table of a study folder (read-only)."""
+    from sparsewire.results.report import diverged_table, summary_table
 
     _print_table(summary_table(args.dir))
+    if args.include_diverged:
+        diverged = diverged_table(args.dir)
+        print(f"\ndiverged trials ({len(diverged)}):")
+        _print_table(diverged)
     return 0
 
 
-@subcommand("report", _dir_args)
+def _report_args(p: argparse.ArgumentParser) -> None:
+    _dir_args(p)
+    p.add_argument("--out", default=None, help="folder for report.md and its plots (default: the study folder)")
+
+
+@subcommand("report", _report_args)
 def _report(args: argparse.Namespace) -> int:
-    """Write DIR/report.md with tables and PNG plots from the study's results store."""
+    """Write DIR/report.md with tables and PNG plots from the study's results store (read-only)."""
     from sparsewire.results.report import write_report
 
-    print(write_report(args.dir))
+    print(write_report(args.dir, include_diverged=args.include_diverged, to=args.out))
     return 0
 
 
@@ -113,24 +129,83 @@ def _load_plugins() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_plugins()
-    parser = argparse.ArgumentParser(prog="sparsewire", description=__doc__)
+    parser = argparse.ArgumentParser(prog="sparsewire", description=__doc__, epilog=_exit_codes_epilog(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (configure, handler) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=(handler.__doc__ or "").strip().splitlines()[0] if handler.__doc__ else None)
         configure(p)
+        # --debug after the subcommand too (SUPPRESS: does not reset a --debug given before it)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         p.set_defaults(handler=handler)
     return parser
 
 
+def _exit_codes_epilog() -> str:
+    from sparsewire.errors import EXIT_CODES
+
+    return "exit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
+
+
+def _one_line(err: BaseException) -> str:
+    """An error as the CLI prints it: its message, with the file it concerns if the message lacks it."""
+    text = str(err).strip() or type(err).__name__
+    filename = getattr(err, "filename", None)
+    if isinstance(err, OSError):
+        text = err.strerror or text
+        if filename is not None:
+            text = f"{filename}: {text}"
+    return text
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM/SIGHUP end the run like Ctrl-C does: ``finally`` blocks run (Ray is shut down, the lock freed)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sparsewire`` command."""
+    """Entry point of the ``sparsewire`` command; exit codes: :data:`sparsewire.errors.EXIT_CODES`."""
+    import os
+    import signal
+
+    from sparsewire.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, SparsewireError
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("SPARSEWIRE_DEBUG", "") not in ("", "0")
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None and threading_is_main():
+            signal.signal(signum, _terminate)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"sparsewire: error: {err}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("\nsparsewire: interrupted — rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SparsewireError as err:
+        if debug:
+            raise
+        print(f"sparsewire: error: {_one_line(err)}", file=sys.stderr)
+        return err.exit_code
+    except (ValueError, OSError, KeyError) as err:  # bad arguments, files that are missing or unwritable
+        if debug:
+            raise
+        print(f"sparsewire: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 - a bug: one line by default, the traceback with --debug
+        if debug:
+            raise
+        print(f"sparsewire: internal error: {type(err).__name__}: {_one_line(err)} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ __all__ = [
     "canonical_name",
     "download",
     "locate",
+    "named_data_dir",
     "obtain",
     "search_paths",
+    "use_data_dir",
     "verify_bytes",
 ]
 
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Environment variable naming extra data roots (``os.pathsep``-separated).
 ENV_VAR = "SPARSEWIRE_DATA"
+#: Environment variable naming *the* data folder (``sparsewire run --data-dir``): the only place searched.
+DIR_ENV_VAR = "SPARSEWIRE_DATA_DIR"
 #: Per-read socket timeout for downloads, in seconds.
 DOWNLOAD_TIMEOUT = 60.0
 _USER_AGENT = "sparsewire-data/0.1 (+python urllib)"
@@ -214,12 +218,46 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "sparsewire" / "data"
 
 
+def named_data_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The data folder a caller named: ``data_dir``, else ``$SPARSEWIRE_DATA_DIR``; ``None`` if neither.
+
+    A named folder is the only place searched, and where missing files are downloaded to: there is no
+    silent fallback to another folder. An empty name or a file raise :class:`DataError`.
+    """
+    if data_dir is None:
+        data_dir = os.environ.get(DIR_ENV_VAR)
+        if data_dir is None:
+            return None
+    text = str(data_dir).strip()
+    if not text:
+        raise DataError("the data folder is empty (''): name an existing folder, or leave it out to search "
+                        f"${ENV_VAR}, ./data, ../shared/data and {cache_dir()}")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise DataError(f"data folder {path} is a file, not a folder")
+    return path
+
+
+def use_data_dir(data_dir: str | Path) -> Path:
+    """Make ``data_dir`` (an existing folder) the data folder of this process and its workers
+    (``sparsewire run --data-dir``)."""
+    path = named_data_dir(str(data_dir))
+    if path is None or not path.is_dir():
+        raise DataError(f"--data-dir {data_dir} does not exist; create it or name the folder holding the datasets")
+    os.environ[DIR_ENV_VAR] = str(path.resolve())
+    return path
+
+
 def _roots(name: str, data_dir: str | Path | None) -> list[tuple[Path, bool]]:
-    """Search roots in order, each flagged True if subfolders should be tried too."""
+    """Search roots in order, each flagged True if subfolders should be tried too.
+
+    A named data folder (:func:`named_data_dir`) is the only root.
+    """
     source = SOURCES[name]
+    named = named_data_dir(data_dir)
+    if named is not None:
+        return [(named, True)]
     roots: list[tuple[Path, bool]] = []
-    if data_dir is not None:
-        roots.append((Path(data_dir).expanduser(), True))
     for entry in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if entry.strip():
             roots.append((Path(entry.strip()).expanduser(), True))
@@ -234,7 +272,8 @@ def _roots(name: str, data_dir: str | Path | None) -> list[tuple[Path, bool]]:
 def search_paths(name: str, data_dir: str | Path | None = None) -> list[Path]:
     """Folders searched for dataset ``name``, in order (existing or not).
 
-    Order: ``data_dir``, each entry of ``$SPARSEWIRE_DATA``, ``./data``,
+    Only ``data_dir`` (or ``$SPARSEWIRE_DATA_DIR``) when one is named; else, in order:
+    each entry of ``$SPARSEWIRE_DATA``, ``./data``,
     ``../shared/data`` (relative to the current directory), system folders
     (``/usr/share/datasets/fashion-mnist`` for Fashion-MNIST), then the user cache
     (:func:`cache_dir`). Within each root, ``<root>/<subfolder>`` (e.g. ``mnist``,
@@ -297,17 +336,8 @@ def locate(name: str, data_dir: str | Path | None = None) -> tuple[Found | None,
         found, dir_notes = _find_in(source, directory)
         notes.extend(dir_notes)
         if found is not None:
-            if data_dir is not None and not _is_relative_to(found.directory, Path(data_dir).expanduser()):
-                log.warning("%s not found under data_dir=%s; using %s", name, data_dir, found.directory)
             return found, searched, notes
     return None, searched, notes
-
-
-def _is_relative_to(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root.resolve())
-    except OSError:
-        return False
 
 
 def _digest(algorithm: str, data: bytes) -> str:
@@ -418,15 +448,18 @@ def obtain(name: str, data_dir: str | Path | None = None, download_missing: bool
     if found is not None:
         return found
     tried: list[str] = []
+    named = named_data_dir(data_dir)
+    dest = named / source.subdirs[0] if named is not None else cache_dir() / source.name
     if download_missing:
-        found, tried = download(name)
+        found, tried = download(name, dest)
         if found is not None:
             return found
-    raise DataError(_missing_message(source, searched, notes, tried, download_missing))
+    raise DataError(_missing_message(source, searched, notes, tried, download_missing, dest))
 
 
 def _missing_message(
-    source: Source, searched: Sequence[Path], notes: Sequence[str], tried: Sequence[str], downloaded: bool
+    source: Source, searched: Sequence[Path], notes: Sequence[str], tried: Sequence[str], downloaded: bool,
+    dest: Path,
 ) -> str:
     wanted = " | ".join(
         f"{sub + '/' if sub else ''}{{{', '.join(s.name for s in specs)}}}" for sub, specs in source.layouts
@@ -435,7 +468,7 @@ def _missing_message(
     if notes:
         msg += f"\nIncomplete:{_bullets(notes)}"
     if downloaded:
-        msg += f"\nDownload into {cache_dir() / source.name} failed; URLs tried:{_bullets(tried)}"
+        msg += f"\nDownload into {dest} failed; URLs tried:{_bullets(tried)}"
     else:
         urls = [url for spec in source.downloads for url in source.urls(spec)]
         msg += f"\nDownload disabled (download=False); official URLs:{_bullets(urls)}"

@@ -32,12 +32,24 @@ _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def search_paths(data_dir: str | Path | None = None) -> list[Path]:
-    """Folders searched for the CSVs, in order: each root and its ``reber/`` subfolder."""
-    roots: list[Path] = []
-    if data_dir is not None:
-        roots.append(Path(data_dir))
-    roots += [Path(p) for p in os.environ.get("SPARSEWIRE_DATA", "").split(os.pathsep) if p]
-    roots += [Path("data"), Path("..") / "shared" / "data", _REPO_ROOT.parent / "shared" / "data"]
+    """Folders searched for the CSVs, in order: each root and its ``reber/`` subfolder.
+
+    A named data folder (``data_dir`` or ``$SPARSEWIRE_DATA_DIR``, see
+    :func:`sparsewire.data.sources.named_data_dir`) is the only root; else ``$SPARSEWIRE_DATA``, ``./data``,
+    ``../shared/data``.
+    """
+    from sparsewire.data.errors import DataError
+    from sparsewire.data.sources import named_data_dir
+
+    try:
+        named = named_data_dir(data_dir)
+    except DataError as err:
+        raise ReberError(str(err)) from err
+    if named is not None:
+        roots = [named]
+    else:
+        roots = [Path(p) for p in os.environ.get("SPARSEWIRE_DATA", "").split(os.pathsep) if p]
+        roots += [Path("data"), Path("..") / "shared" / "data", _REPO_ROOT.parent / "shared" / "data"]
     out: list[Path] = []
     for root in roots:
         for folder in (root / SUBDIR, root):

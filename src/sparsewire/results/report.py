@@ -6,15 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from sparsewire.atomic import write_text
+from sparsewire.errors import StoreError
 from sparsewire.results.store import ResultsStore
 
 
 def load_table(out_dir: str | Path) -> tuple[str, pd.DataFrame, ResultsStore]:
+    """The study type and the ``done`` rows of a study folder, read-only."""
     store = ResultsStore.open_existing(out_dir)
     study = store.meta("study")
     if study is None:
-        raise ValueError(f"{out_dir} records no study type")
-    return study, store.table(), store
+        raise StoreError(f"{out_dir} records no study type")
+    return study, store.table(study=study), store
 
 
 def summary_table(out_dir: str | Path) -> pd.DataFrame:
@@ -25,23 +28,42 @@ def summary_table(out_dir: str | Path) -> pd.DataFrame:
     return get_study_type(study).summary(table) if not table.empty else table
 
 
-def write_report(out_dir: str | Path) -> Path:
-    """Write ``DIR/report.md`` (and its PNG plots) from the study folder's results store."""
+def diverged_table(out_dir: str | Path) -> pd.DataFrame:
+    """The diverged trials of a study folder: id, the epoch it diverged in, its scalar config keys, why."""
+    store = ResultsStore.open_existing(out_dir)
+    table = store.table(include_diverged=True, study=store.meta("study"))
+    if table.empty or not (table["status"] == "diverged").any():
+        return pd.DataFrame()
+    table = table[table["status"] == "diverged"].dropna(axis=1, how="all")
+    return table.drop(columns=["status"]).rename(columns={"error": "why"})
+
+
+def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str | Path | None = None) -> Path:
+    """Write ``report.md`` (and its PNG plots) from the study folder's results store.
+
+    The report goes to ``to`` (default: the study folder). Diverged trials are counted and, with
+    ``include_diverged``, listed with their epoch and config; they never enter the study's tables.
+    """
     from sparsewire.studies.base import get_study_type
 
     out_dir = Path(out_dir)
+    target = Path(to) if to is not None else out_dir
+    target.mkdir(parents=True, exist_ok=True)
     study, table, store = load_table(out_dir)
     failures = store.failures()
+    diverged = store.errors("diverged")
     lines = [f"# {store.meta('name', study)} — `{study}` study", ""]
-    lines.append(f"{len(table)} finished trials, {len(failures)} failed. Config: `study.yaml`; all rows: `results.csv`.")
+    lines.append(f"{len(table)} finished trials, {len(diverged)} diverged (left out of every table), "
+                 f"{len(failures)} failed. Config: `study.yaml`; all rows: `results.csv`.")
     lines.append("")
     if not table.empty:
-        lines.append(get_study_type(study).report(table, out_dir))
+        lines.append(get_study_type(study).report(table, target))
+    if diverged and include_diverged:
+        lines += ["", "## Diverged trials", "", "Training produced a non-finite loss or weight; no result recorded.", "",
+                  diverged_table(out_dir).to_markdown(index=False)]
     if failures:
         lines += ["", "## Failed trials", ""]
         for trial_id, error in failures:
             last = (error or "").strip().splitlines()[-1:] or [""]
             lines.append(f"- `{trial_id}`: {last[0]}")
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text(target / "report.md", "\n".join(lines) + "\n")

@@ -12,9 +12,12 @@ import yaml
 from pydantic import BaseModel
 from tqdm.auto import tqdm
 
-from sparsewire.results import ResultsStore
+from sparsewire.atomic import write_text
+from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDiverged
+from sparsewire.results import DB_NAME, ResultsStore
 from sparsewire.studies.base import StudyType, TrialContext, get_study_type
 from sparsewire.studies.identity import config_hash
+from sparsewire.studies.lock import StudyLock
 
 
 @dataclass(frozen=True)
@@ -28,29 +31,82 @@ class Trial:
 
 @dataclass(frozen=True)
 class Outcome:
+    """How one trial ended: ``done`` (``row`` is its result), ``diverged`` (``epoch``) or ``failed`` (``error``).
+
+    Executors yield one Outcome per trial; a study that trains a group of trials together (a cohort) may
+    yield several from one computation, e.g. ``Outcome.diverged(trial, epoch, why)`` for one network and
+    ``Outcome.done(trial, row)`` for the others. The runner stores each the moment it arrives.
+    ``Outcome(trial, row, error)`` without ``status`` means ``done`` if ``error`` is None, else ``failed``.
+    """
+
     trial: Trial
     row: dict[str, Any] | None
     error: str | None
+    status: str = ""
+    epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", "done" if self.error is None else "failed")
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown outcome status {self.status!r}; one of {STATUSES}")
+
+    @classmethod
+    def done(cls, trial: Trial, row: dict[str, Any]) -> Outcome:
+        return cls(trial, {"trial_id": trial.trial_id, **row}, None, "done")
+
+    @classmethod
+    def failed(cls, trial: Trial, error: str) -> Outcome:
+        return cls(trial, None, error, "failed")
+
+    @classmethod
+    def diverged(cls, trial: Trial, epoch: int | None, error: str) -> Outcome:
+        """A trial whose training produced a non-finite loss or weight in ``epoch``: finished, not a result.
+
+        Its stored row holds ``diverged_epoch`` and the trial's scalar config keys (to tell it apart in a
+        table with ``--include-diverged``).
+        """
+        scalars = {k: v for k, v in trial.config.items() if isinstance(v, str | int | float | bool) and k != "study"}
+        return cls(trial, {"trial_id": trial.trial_id, **scalars, "diverged_epoch": epoch}, error, "diverged", epoch)
+
+
+STATUSES = ("done", "diverged", "failed")
 
 
 def expand(study_type: StudyType, config: BaseModel) -> list[Trial]:
-    """The study's trials with their ids (duplicates collapse to one)."""
+    """The study's trials with their ids (duplicates collapse to one).
+
+    A config that expands to no trials (an empty list of seeds, methods, models, ...) or to more than
+    :data:`MAX_TRIALS` raises :class:`~sparsewire.errors.ConfigError`.
+    """
     seen: dict[str, Trial] = {}
     for trial_config in study_type.trials(config):
         trial_config = {"study": study_type.name, **trial_config}
         trial_id = config_hash(trial_config)
         seen.setdefault(trial_id, Trial(trial_id, study_type.name, trial_config))
+        if len(seen) > MAX_TRIALS:
+            raise ConfigError(f"the {study_type.name} config expands to more than {MAX_TRIALS} trials; split it")
+    if not seen:
+        empty = [k for k, v in config.model_dump().items() if isinstance(v, list | tuple | dict) and not v]
+        hint = f" (empty: {', '.join(empty)})" if empty else ""
+        raise ConfigError(f"the {study_type.name} config expands to no trials{hint}; nothing would run")
     return list(seen.values())
 
 
+#: Most trials one config may expand to (a guard against typos such as ``seeds: range(1e6)``).
+MAX_TRIALS = 100_000
+
+
 def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> Outcome:
-    """Run one trial in this process; a crash becomes a failed :class:`Outcome` with its traceback."""
+    """Run one trial in this process: ``done``, ``diverged`` (:class:`TrainingDiverged`) or ``failed`` (a crash)."""
     study_type = get_study_type(trial.study)
     try:
         row = study_type.run_trial(trial.config, TrialContext(Path(out_dir), progress=progress))
+    except TrainingDiverged as err:
+        return Outcome.diverged(trial, err.epoch, str(err))
     except Exception:  # noqa: BLE001 - a crashing trial is recorded, the study goes on
-        return Outcome(trial, None, traceback.format_exc(limit=8))
-    return Outcome(trial, {"trial_id": trial.trial_id, **row}, None)
+        return Outcome.failed(trial, traceback.format_exc(limit=8))
+    return Outcome.done(trial, row)
 
 
 Executor = Callable[[list[Trial], Path, bool], Iterator[Outcome]]
@@ -62,6 +118,12 @@ def sequential(trials: list[Trial], out_dir: Path, progress: bool) -> Iterator[O
         yield execute_trial(trial, out_dir, progress)
 
 
+def record(store: ResultsStore, outcome: Outcome) -> None:
+    """Store one outcome (any status) in the study's results store."""
+    trial = outcome.trial
+    store.record(trial.trial_id, trial.study, trial.config, outcome.row, status=outcome.status, error=outcome.error)
+
+
 @dataclass
 class StudySummary:
     out_dir: Path
@@ -69,6 +131,31 @@ class StudySummary:
     skipped: int
     done: int
     failed: int
+    diverged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """No trial of this run failed or diverged."""
+        return not (self.failed or self.diverged)
+
+    def line(self) -> str:
+        return f"{self.done} trials run, {self.skipped} reused, {self.diverged} diverged, {self.failed} failed."
+
+
+def prepare_folder(study_type: StudyType, config: BaseModel, out_dir: Path, *, force: bool = False) -> None:
+    """Refuse a folder that is a file, or that records another study (unless ``force``); writes nothing."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise StoreError(f"{out_dir} is a file, not a study folder; choose another --out")
+    if not (out_dir / DB_NAME).is_file():
+        return
+    existing = ResultsStore(out_dir, readonly=True)
+    study, name = existing.meta("study"), existing.meta("name")
+    wanted = getattr(config, "name", study_type.name)
+    if force or study is None or (study, name) == (study_type.name, wanted):
+        return
+    raise StudyMismatch(
+        f"{out_dir} holds the {study} study {name!r}, not the {study_type.name} study {wanted!r}; "
+        "use another --out, or --force to record this study there (the other study's rows are kept but hidden)")
 
 
 def run_study(
@@ -79,39 +166,52 @@ def run_study(
     executor: Executor = sequential,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    force: bool = False,
+    wait: bool = False,
 ) -> StudySummary:
     """Run every unfinished trial of ``config`` and record each row in ``out_dir`` as soon as it ends.
 
-    Re-running the same config in the same folder skips finished trials (failed ones are retried), so
-    an interrupted study resumes without losing or redoing work.
+    Re-running the same config in the same folder skips finished trials (``done`` and ``diverged``; failed
+    ones are retried), so an interrupted study resumes without losing or redoing work. Nothing is written
+    before the config is checked (:meth:`StudyType.check`) and the folder is known to hold this study (or
+    none; ``force`` overrides). The folder is locked for the run (:class:`~sparsewire.studies.lock.StudyLock`):
+    a second run on it raises :class:`~sparsewire.errors.StudyLocked`, or waits with ``wait=True``.
     """
     out_dir = Path(out_dir)
-    store = ResultsStore(out_dir)
-    store.set_meta("study", study_type.name)
-    store.set_meta("name", getattr(config, "name", study_type.name))
-    (out_dir / "study.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-    study_type.check(config)
     trials = expand(study_type, config)
+    prepare_folder(study_type, config, out_dir, force=force)
+    study_type.check(config)
+    with StudyLock(out_dir, wait=wait):
+        prepare_folder(study_type, config, out_dir, force=force)  # again, now that no other run can write
+        store = ResultsStore(out_dir)
+        store.set_meta("study", study_type.name)
+        store.set_meta("name", getattr(config, "name", study_type.name))
+        write_text(out_dir / "study.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        return _run(store, study_type, trials, out_dir, executor, progress, echo)
+
+
+def _run(store: ResultsStore, study_type: StudyType, trials: list[Trial], out_dir: Path, executor: Executor,
+         progress: bool, echo: Callable[[str], None]) -> StudySummary:
     finished = store.finished_ids()
     todo = [t for t in trials if t.trial_id not in finished]
-    skipped = len(trials) - len(todo)
-    echo(f"{study_type.name}: {len(trials)} trials, {skipped} already finished, {len(todo)} to run -> {out_dir}")
-    done = failed = 0
-    bar = tqdm(total=len(trials), initial=skipped, desc="trials", unit="trial", disable=not progress)
+    summary = StudySummary(out_dir, len(trials), len(trials) - len(todo), 0, 0, 0)
+    echo(f"{study_type.name}: {len(trials)} trials, {summary.skipped} already finished, {len(todo)} to run -> {out_dir}")
+    bar = tqdm(total=len(trials), initial=summary.skipped, desc="trials", unit="trial", disable=not progress)
     try:
         for outcome in executor(todo, out_dir, progress):
-            trial = outcome.trial
-            if outcome.error is None:
-                store.record(trial.trial_id, trial.study, trial.config, outcome.row)
-                done += 1
+            record(store, outcome)
+            if outcome.status == "done":
+                summary.done += 1
+            elif outcome.status == "diverged":
+                summary.diverged += 1
+                bar.write(f"trial {outcome.trial.trial_id} diverged: {outcome.error}")
             else:
-                store.record(trial.trial_id, trial.study, trial.config, None, status="failed", error=outcome.error)
-                failed += 1
-                last = outcome.error.strip().splitlines()[-1]
-                bar.write(f"trial {trial.trial_id} failed: {last}")
+                summary.failed += 1
+                last = (outcome.error or "").strip().splitlines()[-1:] or [""]
+                bar.write(f"trial {outcome.trial.trial_id} failed: {last[0]}")
             store.export_csv()
             bar.update(1)
     finally:
         bar.close()
         store.export_csv()
-    return StudySummary(out_dir, len(trials), skipped, done, failed)
+    return summary

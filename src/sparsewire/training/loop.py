@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from sparsewire.errors import TrainingDiverged
 from sparsewire.masks import Masks
 from sparsewire.training.config import TrainConfig
 
@@ -55,6 +56,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def check_finite(model: nn.Module, epoch: int) -> None:
+    """Raise :class:`~sparsewire.errors.TrainingDiverged` if any parameter of ``model`` is NaN or infinite."""
+    for name, param in model.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            raise TrainingDiverged(epoch, f"parameter {name} is not finite")
+
+
 @dataclass
 class TrainResult:
     """What a training run did: per-epoch history, the epoch count and the wall time."""
@@ -86,6 +94,9 @@ def train(
     ``on_epoch(epoch, model)`` is called after each epoch (epoch 1 first), e.g. to save a rewind point.
     ``post_step(optimizer)`` is called after every optimizer step (after the masks are re-applied), e.g. for
     the proximal step of a penalty (it reads the current learning rate from ``optimizer.param_groups``).
+
+    A non-finite loss (checked every step, at no cost) or weight (checked after every epoch) raises
+    :class:`~sparsewire.errors.TrainingDiverged` carrying the epoch: a diverged network is not a result.
     """
     if masks is None and Masks.is_masked(model):
         masks = Masks.of(model)
@@ -106,56 +117,62 @@ def train(
     start = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc=desc, disable=not progress, leave=False, unit="epoch")
     model.train()
-    for epoch in bar:
-        total, n = 0.0, 0
-        for *inputs, target in batches(train_data, config.batch_size, generator):
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(*inputs), target)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            if post_step is not None:
-                post_step(optimizer)
-            total += float(loss.detach()) * len(target)
-            n += len(target)
-        row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
-        if have_val:
-            row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn).items()})
-        result.history.append(row)
-        result.epochs = epoch
-        if on_epoch is not None:
-            on_epoch(epoch, model)
-        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
-        if cosine is not None:
-            cosine.step()
-            lr = cosine.get_last_lr()[0]
-        if not have_val:
-            continue
-        acc = row["val_accuracy"]
-        if acc > best_acc:
-            best_acc, since_best = acc, 0
-            if config.restore_best:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-        if config.patience is not None and since_best >= config.patience:
-            result.stopped = "early-stopping"
-            break
-        if config.schedule == "plateau":
-            if acc - last_acc < config.plateau_threshold:
-                lr *= config.lr_factor
-                if lr < config.min_lr:
-                    result.stopped = "lr-floor"
-                    break
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-            last_acc = max(last_acc, acc)
-    bar.close()
+    try:
+        for epoch in bar:
+            total, n = 0.0, 0
+            for step, (*inputs, target) in enumerate(batches(train_data, config.batch_size, generator), 1):
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(*inputs), target)
+                loss.backward()
+                if config.grad_clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                if post_step is not None:
+                    post_step(optimizer)
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise TrainingDiverged(epoch, f"loss is {value}", step=step)
+                total += value * len(target)
+                n += len(target)
+            check_finite(model, epoch)
+            row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
+            if have_val:
+                row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn).items()})
+            result.history.append(row)
+            result.epochs = epoch
+            if on_epoch is not None:
+                on_epoch(epoch, model)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
+            if cosine is not None:
+                cosine.step()
+                lr = cosine.get_last_lr()[0]
+            if not have_val:
+                continue
+            acc = row["val_accuracy"]
+            if acc > best_acc:
+                best_acc, since_best = acc, 0
+                if config.restore_best:
+                    best_state = copy.deepcopy(model.state_dict())
+            else:
+                since_best += 1
+            if config.patience is not None and since_best >= config.patience:
+                result.stopped = "early-stopping"
+                break
+            if config.schedule == "plateau":
+                if acc - last_acc < config.plateau_threshold:
+                    lr *= config.lr_factor
+                    if lr < config.min_lr:
+                        result.stopped = "lr-floor"
+                        break
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                last_acc = max(last_acc, acc)
+    finally:
+        bar.close()
+        if handle is not None:
+            handle.remove()
     if best_state is not None:
         model.load_state_dict(best_state)
-    if handle is not None:
-        handle.remove()
     result.best_val_accuracy = best_acc if have_val else math.nan
     result.seconds = time.perf_counter() - start
     return result
