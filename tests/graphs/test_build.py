@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparsewire.graphs.build import LayeredGraph, layer_index, layered, to_dag
+from sparsewire.graphs.build import LayeredGraph, layer_index, layered, orient, to_dag
 from sparsewire.graphs.errors import GraphError, GraphWarning
+from sparsewire.graphs.priors import generate
 
 
 @st.composite
@@ -51,6 +52,19 @@ def test_label_order_orientation_with_seed_none():
     dag = to_dag(nx.path_graph(5), seed=None)
     assert set(dag.edges) == {(0, 1), (1, 2), (2, 3), (3, 4)}
     assert layered(dag) == [[0], [1], [2], [3], [4]]
+
+
+@pytest.mark.parametrize("generator, params", [("barabasi-albert", {"m": 3}), ("connected-watts-strogatz", {"k": 6, "p": 1.0}),
+                                               ("erdos-renyi", {"p": 0.2})])
+def test_default_orientation_is_the_edge_order_networkx_lists(generator, params):
+    g = generate(generator, 30, seed=4, **params)
+    nx.relabel_nodes(g, {n: f"n{(7 * n) % 30}" for n in g}, copy=False)  # node order no longer follows labels
+    dag = to_dag(g)
+    assert list(dag.edges) == list(g.edges)  # each (u, v) as listed becomes u -> v, in that order
+    assert nx.is_directed_acyclic_graph(dag) and dag.graph["orientation_seed"] == -1
+    assert orient(g, "edge-order").edges == dag.edges and orient(g, "random", 3).edges == to_dag(g, seed=3).edges
+    with pytest.raises(GraphError, match="orientation"):
+        orient(g, "sideways")
 
 
 def test_directed_cycle_is_a_clear_error_and_dags_pass_unchanged():

@@ -38,13 +38,16 @@ def _quiet():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_graph_network_graph_gives_the_same_edges(generator, params, seed):
     g = generate(generator, 40, seed=seed, **params)
-    net = GraphNetwork(g, 8, 4, seed=seed)
-    expected = {(str(u), str(v)) for u, v in to_dag(g, seed=seed).edges}
+    net = GraphNetwork(g, 8, 4, seed=seed)  # default orientation: edge order
+    expected = {(str(u), str(v)) for u, v in to_dag(g).edges}
     assert _labelled_edges(to_graph(net, io=False)) == expected
     full = to_graph(net)
     assert full.number_of_edges() == len(expected) + 8 * len(net.layers[0]) + 4 * len(net.layers[-1])
     rnn = GraphRNN(g, 3, 2, cell="gru", seed=seed)
     assert _labelled_edges(to_graph(rnn, io=False)) == expected
+    randomly = {(str(u), str(v)) for u, v in to_dag(g, seed=seed).edges}
+    assert _labelled_edges(to_graph(GraphNetwork(g, 8, 4, seed=seed, orientation="random"), io=False)) == randomly
+    assert _labelled_edges(to_graph(GraphRNN(g, 3, 2, seed=seed, orientation="random"), io=False)) == randomly
 
 
 def test_network_graph_network_computes_the_same_function():

@@ -11,24 +11,31 @@ from __future__ import annotations
 import random
 import warnings
 from collections.abc import Hashable, Iterable
+from typing import Literal
 
 import networkx as nx
 
 from sparsewire.graphs.errors import GraphError, GraphWarning
 
 
-def to_dag(graph: nx.Graph, *, seed: int | None = 0) -> nx.DiGraph:
+def to_dag(graph: nx.Graph, *, seed: int | None = None) -> nx.DiGraph:
     """Orient ``graph`` into a directed acyclic graph (a new :class:`networkx.DiGraph`; attributes kept).
 
-    Orientation rule for undirected graphs: the nodes are ranked by a random permutation drawn from
-    ``seed`` (``seed=None``: the graph's own node order), and every edge points from the lower-ranked to
-    the higher-ranked node. The ranking is a topological order, so the result is acyclic by construction;
-    the same seed gives the same DAG.
+    Orientation of undirected graphs:
+
+    - ``seed=None`` (default; Stier, Darji & Granitzer's construction): every edge ``(u, v)`` becomes
+      ``u → v`` in the order networkx lists it (``graph.edges``). networkx lists each edge of a
+      :class:`networkx.Graph` from the node that comes first in the node order, so this points every edge
+      from the earlier to the later node: acyclic, and for the integer-labelled priors of
+      :mod:`sparsewire.graphs.priors` the edges run from lower to higher label.
+    - ``seed=<int>``: the nodes are ranked by a random permutation drawn from ``seed``, and every edge
+      points from the lower- to the higher-ranked node (the same seed gives the same DAG).
 
     Directed graphs are kept as they are and must be acyclic: a cycle raises :class:`GraphError` naming
     it (orient an undirected copy with ``to_dag(graph.to_undirected())`` if that is what you want).
     Self-loops are dropped with a :class:`GraphWarning`; multigraphs are collapsed to simple graphs.
-    An empty graph (no nodes) raises :class:`GraphError`.
+    An empty graph (no nodes) raises :class:`GraphError`. ``dag.graph["orientation_seed"]`` records the
+    orientation (``-1`` for edge order).
     """
     if graph.number_of_nodes() == 0:
         raise GraphError("the graph is empty (no nodes): a network needs at least one neuron")
@@ -39,25 +46,45 @@ def to_dag(graph: nx.Graph, *, seed: int | None = 0) -> nx.DiGraph:
     if graph.is_directed():
         dag = nx.DiGraph(graph)
         dag.remove_edges_from(loops)
-        if not nx.is_directed_acyclic_graph(dag):
-            cycle = nx.find_cycle(dag)
-            raise GraphError(f"the directed graph has a cycle {cycle[:6]}{'...' if len(cycle) > 6 else ''}; "
-                             "a feed-forward network needs a DAG (orient the undirected version with to_dag)")
+        _check_acyclic(dag)
         return dag
-    nodes = list(graph.nodes)
-    if seed is not None:
-        random.Random(seed).shuffle(nodes)
-    rank = {node: i for i, node in enumerate(nodes)}
     dag = nx.DiGraph()
     dag.graph.update(graph.graph)
     dag.graph["orientation_seed"] = -1 if seed is None else int(seed)
     dag.add_nodes_from(graph.nodes(data=True))
+    if seed is None:
+        dag.add_edges_from((u, v, data) for u, v, data in graph.edges(data=True) if u != v)
+        _check_acyclic(dag)  # holds for every networkx graph; checked for exotic subclasses
+        return dag
+    nodes = list(graph.nodes)
+    random.Random(seed).shuffle(nodes)
+    rank = {node: i for i, node in enumerate(nodes)}
     for u, v, data in graph.edges(data=True):
         if u == v:
             continue
         a, b = (u, v) if rank[u] < rank[v] else (v, u)
         dag.add_edge(a, b, **data)
     return dag
+
+
+Orientation = Literal["edge-order", "random"]
+ORIENTATIONS: tuple[str, ...] = ("edge-order", "random")
+"""How prior-built networks orient an undirected graph: ``"edge-order"`` (default, the authors') or
+``"random"`` (a seeded random node ranking, this toolkit's earlier default)."""
+
+
+def orient(graph: nx.Graph, orientation: str = "edge-order", seed: int = 0) -> nx.DiGraph:
+    """:func:`to_dag` by name: ``"edge-order"`` is ``to_dag(graph)``, ``"random"`` is ``to_dag(graph, seed=seed)``."""
+    if orientation not in ORIENTATIONS:
+        raise GraphError(f"unknown orientation {orientation!r}; choose from {list(ORIENTATIONS)}")
+    return to_dag(graph, seed=None if orientation == "edge-order" else seed)
+
+
+def _check_acyclic(dag: nx.DiGraph) -> None:
+    if not nx.is_directed_acyclic_graph(dag):
+        cycle = nx.find_cycle(dag)
+        raise GraphError(f"the directed graph has a cycle {cycle[:6]}{'...' if len(cycle) > 6 else ''}; "
+                         "a feed-forward network needs a DAG (orient the undirected version with to_dag)")
 
 
 def reachable(dag: nx.DiGraph, starts: Iterable[Hashable], *, backward: bool = False) -> set[Hashable]:

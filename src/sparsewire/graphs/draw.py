@@ -17,10 +17,10 @@ KIND_COLOURS = {"input": "#4c72b0", "hidden": "#55a868", "output": "#c44e52"}
 
 def positions(graph: nx.Graph) -> dict[Hashable, tuple[float, float]]:
     """``node -> (x, y)``: ``x`` the layer (``layer`` attribute, else longest-path layer of the DAG; undirected
-    graphs oriented by ``to_dag(seed=0)``), ``y`` the node's rank within its layer, centred on 0."""
+    graphs oriented by edge order, ``to_dag(graph)``), ``y`` the node's rank within its layer, centred on 0."""
     layer = nx.get_node_attributes(graph, "layer")
     if len(layer) != graph.number_of_nodes():
-        dag = graph if graph.is_directed() else to_dag(graph, seed=0)
+        dag = graph if graph.is_directed() else to_dag(graph)
         layer = layer_index(dag)
     members: dict[int, list[Hashable]] = {}
     for node in graph.nodes:

@@ -21,7 +21,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from sparsewire.graphs.build import LayeredGraph, to_dag
+from sparsewire.graphs.build import LayeredGraph, Orientation, orient
 from sparsewire.graphs.errors import GraphError, GraphWarning
 from sparsewire.masks import Masks
 
@@ -64,13 +64,16 @@ class GraphNetwork(nn.Module):
     """A masked feed-forward network whose neurons and connections are the nodes and edges of a graph.
 
     Args:
-        graph: a networkx graph. Undirected graphs are oriented with :func:`~sparsewire.graphs.build.to_dag`
-            (``seed``); directed graphs must be acyclic. Empty graphs raise :class:`GraphError`; isolated
+        graph: a networkx graph. Undirected graphs are oriented by ``orientation``; directed graphs must
+            be acyclic. Empty graphs raise :class:`GraphError`; isolated
             nodes and extra components are kept (warned about when they cannot reach the output).
         in_features: input size (inputs of any shape ``(B, ...)`` are flattened).
         out_features: output size (no activation on the output: logits).
         activation: ``"relu"``, ``"tanh"``, ``"sigmoid"`` or ``"identity"``, applied at every graph node.
-        seed: seeds the orientation and the weight initialisation.
+        seed: seeds the weight initialisation (and the orientation when ``orientation="random"``).
+        orientation: ``"edge-order"`` (default; each edge ``u → v`` as networkx lists it, the construction of
+            Stier et al.) or ``"random"`` (seeded random node ranking, the earlier default); see
+            :func:`~sparsewire.graphs.build.to_dag`.
         inputs: nodes the input attaches to: ``"sources"`` (default), ``"first-layer"`` or a list of nodes.
         outputs: nodes the output reads: ``"last-layer"`` (default), ``"sinks"`` or a list of nodes.
 
@@ -80,13 +83,14 @@ class GraphNetwork(nn.Module):
     """
 
     def __init__(self, graph: nx.Graph, in_features: int, out_features: int, *, activation: str = "relu",
-                 seed: int = 0, inputs: NodeSpec = None, outputs: NodeSpec = None) -> None:
+                 seed: int = 0, inputs: NodeSpec = None, outputs: NodeSpec = None,
+                 orientation: Orientation = "edge-order") -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise GraphError(f"in_features and out_features must be positive, got {in_features}, {out_features}")
         if activation not in ACTIVATIONS:
             raise GraphError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
-        self.structure = LayeredGraph(to_dag(graph, seed=seed))
+        self.structure = LayeredGraph(orient(graph, orientation, seed))
         self.dag = self.structure.dag
         self.layers = self.structure.layers
         self.in_features, self.out_features = int(in_features), int(out_features)

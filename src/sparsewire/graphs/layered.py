@@ -31,7 +31,7 @@ from sparsewire.graphs.errors import GraphError
 
 def _feedforward(graph: nx.Graph) -> nx.DiGraph:
     if not graph.is_directed():
-        return to_dag(graph, seed=0)
+        return to_dag(graph)  # edge order, as prior-built networks by default
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes(data=True))
     dag.add_edges_from((u, v) for u, v, rec in graph.edges(data="recurrent") if not rec and u != v)

@@ -23,7 +23,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from sparsewire.graphs.build import LayeredGraph, to_dag
+from sparsewire.graphs.build import LayeredGraph, Orientation, orient
 from sparsewire.graphs.errors import GraphError
 from sparsewire.graphs.feedforward import block_mask, check_paths, rows_mask
 from sparsewire.masks import Masks
@@ -47,12 +47,16 @@ class GraphRNN(nn.Module):
     """A masked recurrent network whose units and connections are a graph's nodes and edges.
 
     Args:
-        graph: a networkx graph (undirected graphs are oriented by :func:`~sparsewire.graphs.build.to_dag`
-            with ``seed``; directed ones must be acyclic).
+        graph: a networkx graph (undirected graphs are oriented by ``orientation``; directed ones must be
+            acyclic).
         input_size: features per time step.
         output_size: outputs per time step (logits, no activation).
         cell: ``"rnn-tanh"``, ``"rnn-relu"``, ``"gru"`` or ``"lstm"``.
-        seed: seeds the orientation and the weight initialisation (PyTorch's default scheme).
+        seed: seeds the weight initialisation (PyTorch's default scheme), and the orientation when
+            ``orientation="random"``.
+        orientation: ``"edge-order"`` (default; each edge ``u → v`` as networkx lists it, as Stier et al.
+            built their networks) or ``"random"`` (seeded random node ranking, the earlier default); see
+            :func:`~sparsewire.graphs.build.to_dag`.
         outputs: ``"last-layer"`` (default), ``"sinks"`` or a list of nodes the read-out attaches to.
 
     ``forward(x)`` maps ``(B, T, input_size)`` to ``(B, T, output_size)`` causally (step ``t`` sees only
@@ -60,13 +64,14 @@ class GraphRNN(nn.Module):
     """
 
     def __init__(self, graph: nx.Graph, input_size: int, output_size: int, *, cell: Cell = "rnn-tanh",
-                 seed: int = 0, outputs: str | Iterable[Hashable] | None = None) -> None:
+                 seed: int = 0, outputs: str | Iterable[Hashable] | None = None,
+                 orientation: Orientation = "edge-order") -> None:
         super().__init__()
         if cell not in GATES:
             raise GraphError(f"unknown cell {cell!r}; choose from {sorted(GATES)}")
         if input_size < 1 or output_size < 1:
             raise GraphError(f"input_size and output_size must be positive, got {input_size}, {output_size}")
-        self.structure = LayeredGraph(to_dag(graph, seed=seed))
+        self.structure = LayeredGraph(orient(graph, orientation, seed))
         self.dag = self.structure.dag
         self.layers = self.structure.layers
         self.cell, self.input_size, self.output_size = cell, int(input_size), int(output_size)
