@@ -82,3 +82,88 @@ def test_graph_classifier_padding_invariance_and_graph_masks(cell):
     masks = Masks.of(model)
     assert 0 < masks.density() < 1  # the graph's sparsity is on the i2h masks
     assert not any(name.startswith("embedding") for name in masks)
+
+
+def _prune_everything(model):
+    """Zero every recurrent weight matrix (i2h and h2h) and the read-out weights: only biases remain."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "weight" in name and "embedding" not in name:
+                param.zero_()
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_readouts_with_every_weight_pruned(cell):
+    """Biases alone make a gated cell's last valid step depend on the length (the state moves towards a
+    fixed point step by step); the batch's last step gives one answer per batch for every cell."""
+    from sparsewire.graphs.priors import generate
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    strings = ["BTXSE", "BPVPXVVE", "BTSSSXXTTVVE"]
+    tokens, lengths = pad_batch(strings)
+    graph = generate("barabasi-albert", 12, seed=1, m=2)
+    for make in (lambda r: RecurrentClassifier(cell, hidden_size=5, readout=r),
+                 lambda r: GraphRecurrentClassifier(graph, cell, 2, seed=0, readout=r)):
+        valid, last = make("last-valid").eval(), make("last-step").eval()
+        last.load_state_dict(valid.state_dict())
+        for model in (valid, last):
+            with torch.no_grad():  # biases that make the state move with every step
+                for name, param in model.named_parameters():
+                    if "bias" in name:
+                        param.uniform_(-1, 1)
+            _prune_everything(model)
+            head = model.head if hasattr(model, "head") else model.graph_rnn.outputs[str(len(model.graph_rnn.layers) - 1)]
+            with torch.no_grad():
+                head.weight.fill_(0.5)  # a read-out that looks at the state
+        by_length = valid(tokens, lengths)
+        if cell in ("gru", "lstm"):  # it knows the length without any weight
+            assert not torch.allclose(by_length[0], by_length[1])
+        else:  # h_t = act(b): the same state after every step
+            torch.testing.assert_close(by_length, by_length[:1].expand_as(by_length))
+        same = last(tokens, lengths)
+        torch.testing.assert_close(same, same[:1].expand_as(same))  # one answer per batch: chance
+
+
+def test_last_step_reads_after_the_padding_and_last_valid_ignores_it():
+    torch.manual_seed(0)
+    model = RecurrentClassifier("gru", hidden_size=6, readout="last-step").eval()
+    tokens, lengths = pad_batch(["BTXSE", "BPVPXVVE"])
+    out, _ = model.rnn(model.features(tokens))
+    torch.testing.assert_close(model(tokens, lengths), model.head(out[:, -1]))
+    model.readout = "last-valid"
+    torch.testing.assert_close(model(tokens, lengths), model.head(out[torch.arange(2), lengths - 1]))
+    with pytest.raises(ValueError, match="readout"):
+        RecurrentClassifier("gru", readout="packed")
+
+
+def test_first_layer_embedding_and_learned_padding():
+    from sparsewire.graphs.build import layered, to_dag
+    from sparsewire.graphs.priors import generate
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    model = RecurrentClassifier("lstm", hidden_size=7, embedding_dim="first-layer", padding_embedding="learned")
+    assert model.embedding.weight.shape == (27, 7) and model.embedding.padding_idx is None
+    assert RecurrentClassifier("lstm").embedding.padding_idx == 0
+    graph = generate("watts-strogatz", 30, seed=2, k=6, p=1.0)
+    net = GraphRecurrentClassifier(graph, "gru", 2, embedding_dim="first-layer")
+    first = len(layered(to_dag(graph))[0])
+    assert net.embedding.weight.shape == (27, first) == (27, net.graph_rnn.input.input_size)
+    assert net.graph_rnn.input.hidden_size == first
+    random = GraphRecurrentClassifier(graph, "gru", 2, embedding_dim="first-layer", orientation="random", seed=3)
+    assert random.embedding.weight.shape[1] == len(layered(to_dag(graph, seed=3))[0])
+
+
+def test_graph_classifier_keeps_its_parameter_names():
+    """The cohort trainer mirrors these names; options must not move them."""
+    from sparsewire.graphs.priors import generate
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    graph = generate("barabasi-albert", 15, seed=0, m=2)
+    default = GraphRecurrentClassifier(graph, "gru", 2)
+    paper = GraphRecurrentClassifier(graph, "gru", 2, embedding_dim="first-layer", readout="last-step",
+                                     padding_embedding="learned")
+    names = {n.split(".")[0] + "." + n.split(".")[1] for n in default.state_dict()}
+    assert {"embedding.weight", "graph_rnn.input"} <= names
+    assert any(n.startswith("graph_rnn.paths.") for n in default.state_dict())
+    assert any(n.startswith("graph_rnn.outputs.") for n in default.state_dict())
+    assert set(default.state_dict()) == set(paper.state_dict())
