@@ -1,5 +1,6 @@
 """The two Reber study types end to end on real data slices (tiny in the default run, the quick configs slow)."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -89,17 +90,32 @@ def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
     assert table["nodes"].between(10, 12).all()
     assert (table["param_m"] == 1).all()  # the paper's m = n // 10
     assert table["test_accuracy"].between(0, 1).all()
-    # the directed counts describe the DAG the network was built on (orientation seeded by graph_seed)
+    # the directed counts describe the DAG the network was built on (default: edge-order orientation)
     assert (table["layers"] == table["layer_sizes"].map(len)).all()
+    assert (table["source_nodes"] == table["layer_sizes"].map(lambda s: json.loads(s)[0] if isinstance(s, str) else s[0])).all()
+    assert set(table["orientation"]) == {"edge-order"} and set(table["feature_convention"]) == {"stier2021"}
     for row in table.itertuples():
         graph = generate(row.generator, int(row.nodes), seed=int(row.graph_seed), m=int(row.param_m))
-        built = directed_counts(graph, orientation_seed=int(row.graph_seed))
+        built = directed_counts(graph)
         assert {k: getattr(row, k) for k in built} == built
     [(_, error)] = ResultsStore(tmp_path).failures()
     assert "watts-strogatz" in error
     again = run(tiny_structure(reber_dir, priors), tmp_path)
     assert (again.skipped, again.done, again.failed) == (2, 0, 1)  # failed trials are retried
     assert "Failed trials" in write_report(tmp_path).read_text()
+
+
+def test_reber_structure_with_the_authors_conventions(reber_dir, tmp_path):
+    config = tiny_structure(reber_dir, [{"generator": "connected-watts-strogatz", "networks": 2, "min_nodes": 10,
+                                         "max_nodes": 14, "p": 1.0, "tries": 10}])
+    config |= {"embedding_dim": "first-layer", "readout": "last-step", "padding_embedding": "learned",
+               "cells": ["gru"]}
+    summary = run(config, tmp_path)
+    assert (summary.done, summary.failed) == (2, 0)
+    table = ResultsStore(tmp_path).table()
+    assert set(table["readout"]) == {"last-step"} and set(table["orientation"]) == {"edge-order"}
+    assert (table["embedding_size"] == table["source_nodes"]).all()  # the embedding is as wide as the first layer
+    assert (table["param_tries"] == 10).all() and (table["param_p"] == 1.0).all()
 
 
 def test_reber_structure_trials_are_seeded_and_interleaved():

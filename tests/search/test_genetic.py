@@ -107,3 +107,17 @@ def test_predictor_fitness_refuses_unusable_tables():
         PredictorFitness(feature_table(), where={"nope": 1})
     with pytest.raises(PredictError, match="usable rows"):
         PredictorFitness(feature_table(8))
+
+
+def test_predictor_fitness_uses_the_feature_convention_of_its_table():
+    old = feature_table()  # no feature_convention column: rows recorded before it existed
+    assert PredictorFitness(old, where={"cell": "lstm"}).convention == "sparsewire-v1"
+    graph = generate("barabasi-albert", 20, seed=3, m=2)
+    new = old.assign(feature_convention="stier2021")
+    fit = PredictorFitness(new, where={"cell": "lstm"}, features=["density", "node_betweenness_var"])
+    assert fit.convention == "stier2021"
+    expected = structural_features(graph)
+    assert fit.vector(graph).tolist() == [[expected["density"], expected["node_betweenness_var"]]]
+    mixed = pd.concat([old.assign(feature_convention="sparsewire-v1"), new])
+    with pytest.raises(PredictError, match="mixes feature conventions"):
+        PredictorFitness(mixed)

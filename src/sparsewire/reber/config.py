@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sparsewire.reber.data import ReberSplits, load_reber
 
@@ -36,4 +36,25 @@ class RecurrentModelConfig(BaseModel):
 
     hidden_size: int = Field(32, ge=1)
     num_layers: int = Field(1, ge=1)
-    embedding_dim: int | None = Field(8, ge=1)
+    embedding_dim: int | Literal["first-layer"] | None = Field(
+        8, description="an int, 'first-layer' (= hidden_size, the authors') or null (one-hot)")
+    readout: Literal["last-valid", "last-step"] = Field(
+        "last-valid", description="last-valid: each string's last valid step; last-step: the padded batch's last "
+        "step (Stier et al.'s)")
+    padding_embedding: Literal["zero", "learned"] = Field(
+        "zero", description="the padding token's embedding: zero, or learned like any character (the authors')")
+
+    @model_validator(mode="after")
+    def _embedding(self) -> RecurrentModelConfig:
+        if isinstance(self.embedding_dim, int) and self.embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, 'first-layer' or null, got {self.embedding_dim}")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """The options as a trial records them: ``readout`` and ``padding_embedding`` only when they differ
+        from the behaviour of the runs recorded before they existed (so those runs keep their trial ids)."""
+        out = self.model_dump()
+        for key, old in (("readout", "last-valid"), ("padding_embedding", "zero")):
+            if out[key] == old:
+                del out[key]
+        return out

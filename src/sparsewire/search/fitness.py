@@ -16,7 +16,9 @@ from sparsewire.predict.table import PredictError, clean, default_features, load
 
 class PredictorFitness:
     """A scikit-learn regressor fitted on a results table (structural features → ``target``), called on a
-    graph's :func:`~sparsewire.graphs.features.structural_features`.
+    graph's :func:`~sparsewire.graphs.features.structural_features` — computed with the feature convention
+    of the table's rows (``feature_convention`` column; rows recorded before it existed are
+    ``sparsewire-v1``), so that the graph's features mean what the predictor learned from.
 
     Args:
         source: a results table, CSV file or study folder (e.g. a ``reber-structure`` run).
@@ -37,6 +39,13 @@ class PredictorFitness:
             if column not in table:
                 raise PredictError(f"cannot filter on {column!r}: the table has no such column")
             table = table[table[column] == value]
+        from sparsewire.graphs.errors import GraphError
+        from sparsewire.graphs.features import table_convention
+
+        try:
+            self.convention = table_convention(table)
+        except GraphError as err:
+            raise PredictError(str(err)) from err
         self.features = list(features) if features is not None else default_features(table)
         rows, _ = clean(table, self.features, target)
         if len(rows) < 10:
@@ -47,7 +56,7 @@ class PredictorFitness:
     def vector(self, graph: nx.Graph) -> np.ndarray:
         from sparsewire.graphs.features import structural_features
 
-        values = structural_features(graph)
+        values = structural_features(graph, convention=self.convention)
         return np.array([[values[f] for f in self.features]], dtype=float)
 
     def __call__(self, graph: nx.Graph) -> float:

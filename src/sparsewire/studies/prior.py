@@ -7,7 +7,13 @@ Each trial generates one graph (generator, size, parameters, seed), builds a
 :class:`~sparsewire.graphs.feedforward.GraphNetwork` (input fully attached to the sources, output read
 from the sinks by default so that no node is dead), trains it and records its test accuracy, its
 structural features (of the oriented DAG the network is built from; same names as
-:data:`~sparsewire.graphs.features.FEATURE_NAMES`) and layered metrics (dead units, log10 paths).
+:data:`~sparsewire.graphs.features.FEATURE_NAMES`, the authors' definitions, column ``feature_convention``)
+and layered metrics (dead units, log10 paths).
+
+``orientation``: ``edge-order`` (default; each prior edge ``u → v`` as networkx lists it, as Stier et al.
+built their networks) or ``random`` (a node ranking seeded by the trial seed, how every run before issue 11
+was built). The key joins a trial's config only when it is not ``random``, so configs that ask for
+``random`` keep the ids of their recorded rows and edge-order trials get new ones.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ GRAPHML = "graphml"
 class PriorConfig(BaseModel):
     """One family of priors: a generator, the graph sizes to try and its parameters — or ``generator:
     graphml`` with ``path`` naming a user graph (``nodes`` and ``params`` are then unused; seeds vary the
-    orientation and the initial weights)."""
+    initial weights, and the orientation when it is ``random``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -85,6 +91,9 @@ class PriorStudyConfig(BaseModel):
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3, batch_size=128))
     activation: str = "relu"
     outputs: Literal["last-layer", "sinks"] = "sinks"
+    orientation: Literal["edge-order", "random"] = Field(
+        "edge-order", description="edge-order: each prior edge u -> v as networkx lists it (Stier et al.); random: "
+        "a node ranking seeded by the trial seed (every run before issue 11)")
     seeds: list[int] = Field(default_factory=lambda: [0])
 
     @field_validator("activation")
@@ -117,6 +126,8 @@ class PriorStudy(StudyType):
     def trials(self, config: PriorStudyConfig) -> list[dict[str, Any]]:
         shared = {"dataset": config.dataset.model_dump(), "dataset_identity": config.dataset.identity(),
                   "train": config.train.model_dump(), "activation": config.activation, "outputs": config.outputs}
+        if config.orientation != "random":  # absent: the earlier random orientation, so recorded ids stay
+            shared["orientation"] = config.orientation
         out = []
         for prior in config.priors:
             if prior.generator == GRAPHML:
@@ -141,7 +152,8 @@ class PriorStudy(StudyType):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded below instead
             net = GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes,
-                               activation=trial["activation"], seed=seed, outputs=trial["outputs"])
+                               activation=trial["activation"], seed=seed, outputs=trial["outputs"],
+                               orientation=trial.get("orientation", "random"))
         torch.manual_seed(seed)
         result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
                        progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {seed}")
@@ -153,6 +165,7 @@ class PriorStudy(StudyType):
             "nodes_requested": trial["nodes"],
             "params": trial["params"],
             "seed": seed,
+            "orientation": trial.get("orientation", "random"),
             "test_accuracy": evaluate(net, splits.test)["accuracy"],
             "val_accuracy": evaluate(net, splits.val)["accuracy"],
             "weights_remaining": masks.remaining(),
@@ -166,6 +179,7 @@ class PriorStudy(StudyType):
             "train_seconds": result.seconds,
         }
         row |= structural_features(net.dag)
+        row["feature_convention"] = "stier2021"
         row["trial_seconds"] = time.perf_counter() - start
         return row
 

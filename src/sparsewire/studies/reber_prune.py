@@ -117,7 +117,8 @@ def magnitude_prune(model: torch.nn.Module, masks: Masks, target: str, fraction:
 def build_classifier(cell: str, model: Mapping[str, Any], seed: int) -> RecurrentClassifier:
     torch.manual_seed(seed)
     net = RecurrentClassifier(cell, VOCAB_SIZE, model["hidden_size"], 2, num_layers=model["num_layers"],
-                              embedding_dim=model["embedding_dim"])
+                              embedding_dim=model["embedding_dim"], readout=model.get("readout", "last-valid"),
+                              padding_embedding=model.get("padding_embedding", "zero"))
     recurrent_masks(net)
     return net
 
@@ -148,7 +149,7 @@ class ReberPruneStudy(StudyType):
 
     def trials(self, config: ReberPruneConfig) -> list[dict[str, Any]]:
         shared = {"data": config.data.model_dump(), "data_identity": config.data.identity(),
-                  "model": config.model.model_dump(), "train": config.train.model_dump(),
+                  "model": config.model.identity(), "train": config.train.model_dump(),
                   "retrain": config.retrain.model_dump(), "threads": config.threads}
         out = []
         for cell in config.cells:

@@ -154,7 +154,7 @@ class ReberSearchStudy(StudyType):
         shared = {"data": config.data.model_dump(), "train": config.train.model_dump(), "cell": config.cell,
                   "embedding_dim": config.embedding_dim, "threads": config.threads,
                   "predictor": config.predictor.model_dump()}
-        search = {"search": config.search.model_dump(), "priors": [p.model_dump() for p in config.priors],
+        search = {"search": config.search.model_dump(), "priors": [p.identity() for p in config.priors],
                   "node_range": list(config.node_range())}
         out = []
         for seed in config.search_seeds:
@@ -203,7 +203,7 @@ class ReberSearchStudy(StudyType):
             "kind": trial["kind"], "search_seed": trial["search_seed"], "rank": trial["rank"],
             "train_seed": trial["train_seed"], "cell": trial["cell"],
             "structure": f"{trial['kind']}-{trial['search_seed']}-{trial['rank']}",
-            "predicted_accuracy": predicted, **features,
+            "predicted_accuracy": predicted, **features, "feature_convention": "stier2021",
             "test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
             "warnings": [str(w.message) for w in caught][:3], **extra,
             "epochs": result.epochs, "train_seconds": result.seconds, "trial_seconds": time.perf_counter() - start,

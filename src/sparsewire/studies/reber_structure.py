@@ -2,13 +2,31 @@
 
 Stier, Darji & Granitzer (2021), Sec. 3.1 and 4.3: for each recurrent type, ``networks`` graphs per
 generator — Barabási–Albert with ``m = n // 10`` and Watts–Strogatz with ``k = n // 5`` and rewiring ``p``
-(the paper's choices; both configurable), ``n`` drawn uniformly from ``[min_nodes, max_nodes]`` — become
-recurrent networks via :class:`~sparsewire.graphs.recurrent.GraphRNN`, are trained on the Reber data and
-give one row each: the 23 structural features of the graph
-(:func:`~sparsewire.graphs.features.structural_features`) and the test accuracy. The table feeds
-``sparsewire predict DIR --by cell`` (performance prediction from structure alone).
+(both configurable), ``n`` drawn uniformly from ``[min_nodes, max_nodes]`` — become recurrent networks via
+:class:`~sparsewire.models.recurrent.GraphRecurrentClassifier`, are trained on the Reber data and give one
+row each: the 23 structural features of the network's DAG
+(:func:`~sparsewire.graphs.features.structural_features`, the authors' definitions; column
+``feature_convention``) and the test accuracy. The table feeds ``sparsewire predict DIR --by cell``.
 
-A graph whose layered network has no input → output path makes :class:`GraphRNN` raise; that trial is
+Network conventions (config keys; defaults first, the authors' in ``configs/reber-structure-paper.yaml``):
+
+- ``orientation``: ``edge-order`` (each prior edge ``u → v`` as networkx lists it, the authors') or
+  ``random`` (a random node ranking seeded by the graph seed; how every run before issue 11 was built);
+- ``embedding_dim``: an int, ``first-layer`` (as wide as the graph's first layer, the authors') or ``null``;
+- ``readout``: ``last-valid`` (each string's last valid step) or ``last-step`` (the zero-padded batch's last
+  step, the authors'): see :mod:`sparsewire.models.recurrent` for why a network with every weight pruned
+  still reads string lengths through its biases with ``last-valid``;
+- ``padding_embedding``: ``zero`` or ``learned`` (the authors' embedding has no padding index).
+
+Trial ids: ``orientation`` joins a trial's config only when it is ``edge-order``, ``readout`` only when it
+is ``last-step`` and ``padding_embedding`` only when ``learned``, so a config that asks for the earlier
+behaviour (``orientation: random``, the other two at their defaults) keeps the ids of its recorded rows,
+and every trial under a new convention gets a new id.
+
+The authors' recipe and code (``innvariant/sparsity-experiments-2021``, ``rnn/``), and what differs here
+(:data:`DEVIATIONS`): see ``configs/reber-structure-paper.yaml``.
+
+A graph whose layered network has no input → output path makes the model raise; that trial is
 recorded as failed with the error and the sweep goes on. Trials are ordered network by network
 (all cells and generators of network 0, then of network 1, …), so a sweep stopped early is balanced.
 """
@@ -32,7 +50,20 @@ from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.training import TrainConfig, evaluate, train
 
-GENERATORS = ("barabasi-albert", "watts-strogatz")
+GENERATORS = ("barabasi-albert", "watts-strogatz", "connected-watts-strogatz")
+
+DEVIATIONS: list[str] = [
+    "graphs, node counts and initial weights are seeded (the authors' script draws them unseeded)",
+    "characters are ids 1-26 of a 27-row embedding (the authors': ASCII codes, 128 rows); only the table's "
+    "size differs, unused rows never take part",
+    "the test set is evaluated in batches of 2048 in file order (the authors': batches of 128, shuffled); "
+    "with readout last-step a string's prediction depends on the longest string of its batch",
+    "diameter, path length and eccentricity of a disconnected graph use its largest component (the authors' "
+    "connected priors never needed it); average_shortest_path_length is the 23rd feature, which the "
+    "authors' Reber script does not write",
+    "a trial whose network has no input-output path is recorded as failed (the authors' script would crash)",
+]
+"""Where ``configs/reber-structure-paper.yaml`` still differs from the authors' code."""
 
 
 class PriorConfig(BaseModel):
@@ -40,13 +71,14 @@ class PriorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    generator: Literal["barabasi-albert", "watts-strogatz"]
+    generator: Literal["barabasi-albert", "watts-strogatz", "connected-watts-strogatz"]
     networks: int = Field(100, ge=1)
     min_nodes: int = Field(10, ge=3)
     max_nodes: int = Field(50, ge=3)
     m: int | None = Field(None, ge=1, description="BA edges per new node (default: the paper's n // 10, at least 1)")
     k: int | None = Field(None, ge=1, description="WS ring neighbours (default: the paper's n // 5, at least 2)")
-    p: float = Field(0.5, ge=0, le=1, description="WS rewiring probability")
+    p: float = Field(0.5, ge=0, le=1, description="WS rewiring probability (the authors' code: 1.0)")
+    tries: int = Field(100, ge=1, description="connected-watts-strogatz: draws until connected (the authors': 10)")
 
     @model_validator(mode="after")
     def _range(self) -> PriorConfig:
@@ -54,11 +86,22 @@ class PriorConfig(BaseModel):
             raise ValueError(f"min_nodes {self.min_nodes} exceeds max_nodes {self.max_nodes}")
         return self
 
+    def identity(self) -> dict[str, Any]:
+        """The fields as a trial records them: ``tries`` only for ``connected-watts-strogatz`` (the only
+        generator that reads it), so trials of the other generators keep their ids."""
+        out = self.model_dump()
+        if self.generator != "connected-watts-strogatz":
+            del out["tries"]
+        return out
+
     def params(self, nodes: int) -> dict[str, Any]:
         """Generator keyword arguments for a graph of ``nodes`` nodes."""
         if self.generator == "barabasi-albert":
             return {"m": self.m if self.m is not None else max(1, nodes // 10)}
-        return {"k": self.k if self.k is not None else max(2, nodes // 5), "p": self.p}
+        params = {"k": self.k if self.k is not None else max(2, nodes // 5), "p": self.p}
+        if self.generator == "connected-watts-strogatz":
+            params["tries"] = self.tries
+        return params
 
 
 def _default_priors() -> list[PriorConfig]:
@@ -79,7 +122,16 @@ class ReberStructureConfig(BaseModel):
     data: ReberDataConfig = Field(default_factory=lambda: ReberDataConfig(val_size=500, train_limit=2000, test_limit=2000))
     cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: ["gru", "lstm"])
     priors: list[PriorConfig] = Field(default_factory=_default_priors)
-    embedding_dim: int | None = Field(8, ge=1)
+    embedding_dim: int | Literal["first-layer"] | None = Field(8, description="character embedding size: an int, "
+                                                                "'first-layer' (the graph's first layer) or null (one-hot)")
+    orientation: Literal["edge-order", "random"] = Field(
+        "edge-order", description="edge-order: each prior edge u -> v as networkx lists it (the authors'); random: "
+        "a node ranking seeded by the graph seed (every run before issue 11)")
+    readout: Literal["last-valid", "last-step"] = Field(
+        "last-valid", description="last-valid: each string's last valid step; last-step: the padded batch's last "
+        "step (the authors')")
+    padding_embedding: Literal["zero", "learned"] = Field(
+        "zero", description="the padding token's embedding: zero, or learned like any character (the authors')")
     train: TrainConfig = Field(default_factory=_default_train)
     seed: int = 0
     train_seeds: list[int] | None = Field(
@@ -94,7 +146,22 @@ class ReberStructureConfig(BaseModel):
             raise ValueError("cells and priors must not be empty")
         if self.train_seeds is not None and (not self.train_seeds or len(set(self.train_seeds)) != len(self.train_seeds)):
             raise ValueError(f"train_seeds must be a non-empty list of distinct seeds, got {self.train_seeds}")
+        if isinstance(self.embedding_dim, int) and self.embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, 'first-layer' or null, got {self.embedding_dim}")
         return self
+
+    def conventions(self) -> dict[str, str]:
+        """The network conventions that join every trial's config: only those not at the behaviour of the
+        runs recorded before they existed (random orientation, last-valid read-out, zero padding), so those
+        runs keep their trial ids and every other convention gets new ones."""
+        out = {}
+        if self.orientation != "random":
+            out["orientation"] = self.orientation
+        if self.readout != "last-valid":
+            out["readout"] = self.readout
+        if self.padding_embedding != "zero":
+            out["padding_embedding"] = self.padding_embedding
+        return out
 
 
 def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> int:
@@ -115,7 +182,7 @@ class ReberStructureStudy(StudyType):
 
     def trials(self, config: ReberStructureConfig) -> list[dict[str, Any]]:
         shared = {"data": config.data.model_dump(), "train": config.train.model_dump(),
-                  "embedding_dim": config.embedding_dim, "threads": config.threads}
+                  "embedding_dim": config.embedding_dim, "threads": config.threads, **config.conventions()}
         out = []
         for index in range(max(p.networks for p in config.priors)):
             for prior in config.priors:
@@ -133,7 +200,7 @@ class ReberStructureStudy(StudyType):
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        from sparsewire.graphs.build import to_dag
+        from sparsewire.graphs.build import orient
         from sparsewire.graphs.features import structural_features
         from sparsewire.graphs.priors import generate
         from sparsewire.models.recurrent import GraphRecurrentClassifier
@@ -143,14 +210,18 @@ class ReberStructureStudy(StudyType):
         splits = ReberDataConfig(**trial["data"]).load()
         graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
         seed = trial.get("train_seed", trial["graph_seed"])
-        if "train_seed" in trial:  # orient with the graph's seed, initialise and train with the run's
-            graph = to_dag(graph, seed=trial["graph_seed"])
+        orientation = trial.get("orientation", "random")  # absent: a trial of the earlier, random orientation
+        # Orient once (random orientations seeded by the graph, not the training seed), then initialise and
+        # train with the run's seed; the network is built on this DAG.
+        dag = orient(graph, orientation, trial["graph_seed"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = GraphRecurrentClassifier(graph, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                             embedding_dim=trial["embedding_dim"], seed=seed)
-        # The DAG the network was built on (orientation seeded by graph_seed), so that the directed
-        # counts (layers, sources, sinks) describe this network and not another orientation of the graph.
+            model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
+                                             embedding_dim=trial["embedding_dim"], seed=seed,
+                                             readout=trial.get("readout", "last-valid"),
+                                             padding_embedding=trial.get("padding_embedding", "zero"))
+        # The features of the DAG the network was built on, so that the directed counts (layers, first and
+        # last layer) describe this network.
         features = structural_features(model.graph_rnn.dag)
         masks = Masks.of(model)
         result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
@@ -159,7 +230,9 @@ class ReberStructureStudy(StudyType):
             "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
             "graph_seed": trial["graph_seed"], **({"train_seed": seed} if "train_seed" in trial else {}),
             **{f"param_{k}": v for k, v in trial["params"].items()},
-            **features,
+            "orientation": orientation, "readout": trial.get("readout", "last-valid"),
+            "embedding_size": model.graph_rnn.input_size,
+            **features, "feature_convention": "stier2021",
             "layer_sizes": list(model.graph_rnn.structure.sizes),
             "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
             "warnings": [str(w.message) for w in caught][:3],
