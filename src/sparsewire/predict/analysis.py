@@ -37,6 +37,8 @@ class GroupPrediction:
     scatter_predictor: str = ""
     repeatability: Repeatability | None = None
     """With repeated runs per structure: the variance split and R² ceilings (the rows are then structures)."""
+    feature_note: str = ""
+    """Which feature definitions the rows carry (and how many were recomputed from their graphs)."""
 
 
 def feature_sets(features: Sequence[str], ablations: bool = True) -> dict[str, list[str]]:
@@ -93,8 +95,15 @@ def predict_performance(
     ablations: bool = True,
     progress: bool = False,
     runs: str | None = None,
+    recompute: bool = True,
 ) -> list[GroupPrediction]:
     """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
+
+    Rows recorded before issue 11 carry the earlier ``sparsewire-v1`` feature definitions; with
+    ``recompute`` (default) the features of every row that names its graph (``reber-structure`` and
+    ``prior`` rows) are first recomputed with the authors' definitions
+    (:func:`~sparsewire.predict.recompute.recompute_features`). Each result's ``feature_note`` says which
+    definitions the rows carry; rows that still mix definitions are an error.
 
     ``features`` defaults to the 23 structural features present in the table. ``runs`` names the column
     that tells repeated training runs of one structure apart (e.g. ``train_seed``): each group then also
@@ -106,6 +115,7 @@ def predict_performance(
             raise PredictError(f"unknown predictor {p!r}; choose from {sorted(PREDICTORS)}")
     if target not in table.columns:
         raise PredictError(f"no accuracy column {target!r}; columns: {list(table.columns)}")
+    table, note = _feature_definitions(table, recompute)
     features = list(features) if features else default_features(table)
     options = {"predictors": predictors, "folds": folds, "repeats": repeats, "seed": seed, "ablations": ablations,
                "progress": progress}
@@ -127,7 +137,32 @@ def predict_performance(
                                **options)
         result.repeatability = split
         out.append(result)
+    for result in out:
+        result.feature_note = note
     return out
+
+
+def _feature_definitions(table: pd.DataFrame, recompute: bool) -> tuple[pd.DataFrame, str]:
+    """The table with its features recomputed where needed and possible, and a note saying what they are."""
+    from sparsewire.graphs.features import FEATURE_NAMES, row_conventions
+    from sparsewire.predict.recompute import recompute_features
+
+    if not set(FEATURE_NAMES) & set(table.columns):
+        return table, ""
+    done = 0
+    if recompute:
+        table, done = recompute_features(table)
+    found = sorted(set(row_conventions(table)))
+    if len(found) > 1:
+        raise PredictError(f"the rows mix feature definitions {found} and some cannot be recomputed from their "
+                           "graphs: filter them (see sparsewire.graphs.features)")
+    if found == ["stier2021"]:
+        note = "Structural features: the authors' definitions (`stier2021`, see `sparsewire.graphs.features`)"
+        return table, note + (f"; {done} rows recorded with the earlier `sparsewire-v1` definitions were "
+                              "recomputed from their graphs." if done else ".")
+    return table, ("Structural features: these rows carry the earlier `sparsewire-v1` definitions (sources/sinks "
+                   "= nodes without in/out edges, density 2E/(N(N-1)), population variances), recorded before "
+                   "issue 11, and name no graph to recompute them from; they differ from the authors' (`stier2021`).")
 
 
 def r2(scatter: pd.DataFrame) -> float:

@@ -37,6 +37,8 @@ def prediction_markdown(results: Sequence[GroupPrediction], out_dir: Path, comma
     ]
     if command:
         lines += [f"Command: `{command}`", ""]
+    if first.feature_note:
+        lines += [first.feature_note, ""]
     lines += ["## Best predictor on all features, per group", "",
               best[["group", "predictor", "rows", "r2_mean", "r2_std"]].round(3).to_markdown(index=False), ""]
     splits = [r.repeatability.as_row() | {"group": r.group} for r in results if r.repeatability is not None]
