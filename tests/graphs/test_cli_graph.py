@@ -11,7 +11,7 @@ from sparsewire.cli.main import main
 from sparsewire.graphs.features import FEATURE_NAMES
 from sparsewire.graphs.io import load_graphml
 from sparsewire.masks import Masks
-from sparsewire.models import MLP
+from sparsewire.models import MLP, save_model
 from sparsewire.pruning import prune
 
 
@@ -20,7 +20,7 @@ def _model(path, seed):
     m = MLP([30, 20, 5])
     Masks(m)
     prune(m, 0.6, "random", generator=torch.Generator().manual_seed(seed))
-    torch.save(m, path)
+    save_model(m, path)  # weights + JSON spec: sparsewire never unpickles a model
     return path
 
 

@@ -5,8 +5,9 @@
     sparsewire graph compare A B [--json]
     sparsewire graph draw MODEL_OR_GRAPH --out FILE.png
 
-A MODEL is a file written by ``torch.save(model, path)`` (a pickled ``nn.Module``, or a dict holding one
-under ``"model"``); a GRAPH is a ``.graphml`` file.
+A MODEL is a file written by :func:`sparsewire.models.save_model` (weights + a JSON architecture spec,
+loaded with ``torch.load(weights_only=True)``: nothing in it can run); pickled modules
+(``torch.save(model, path)``) are refused. A GRAPH is a ``.graphml`` file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +28,58 @@ import yaml
 from sparsewire.cli.main import subcommand
 
 
-def load_structure(path: str | Path) -> Any:
-    """A GraphML file as a networkx graph, or a saved model as an ``nn.Module``."""
-    import torch
-    from torch import nn
-
+def load_structure(path: str | Path, max_nodes: int | None = None) -> Any:
+    """A GraphML file as a networkx graph, or a saved model (:func:`~sparsewire.models.save_model`) as an ``nn.Module``."""
     from sparsewire.graphs.io import load_graphml
+    from sparsewire.models.files import load_model
 
     path = Path(path)
     if path.suffix.lower() in (".graphml", ".xml"):
-        return load_graphml(path)
+        return load_graphml(path, max_nodes=max_nodes)
     if not path.is_file():
         raise FileNotFoundError(f"no such model or graph file: {path}")
-    try:
-        obj = torch.load(path, weights_only=False, map_location="cpu")
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means: not a model file
-        raise ValueError(f"{path} is neither GraphML nor a torch.save'd model: {err}") from err
-    if isinstance(obj, dict) and isinstance(obj.get("model"), nn.Module):
-        obj = obj["model"]
-    if not isinstance(obj, nn.Module):
-        raise ValueError(f"{path} holds a {type(obj).__name__}, not a model; save one with torch.save(model, path) "
-                         "(a state dict alone has no architecture)")
-    return obj
+    return load_model(path)
 
 
-def _graph(source: Any) -> Any:
+def _graph(source: Any, max_nodes: int | None = None) -> Any:
     from torch import nn
 
     from sparsewire.graphs.extract import to_graph
+    from sparsewire.graphs.io import check_size
 
-    return to_graph(source) if isinstance(source, nn.Module) else source
+    if not isinstance(source, nn.Module):
+        return source
+    graph = to_graph(source)
+    check_size(graph, f"the structure graph of {type(source).__name__}", max_nodes)
+    return graph
+
+
+#: Graphs at least this large get progress messages on stderr while they are described or drawn.
+PROGRESS_NODES = 2_000
+
+
+@contextmanager
+def _working(what: str, graph: Any, every: float = 15.0) -> Iterator[None]:
+    """Say on stderr what runs on a large graph, then every ``every`` seconds that it still runs."""
+    if graph.number_of_nodes() < PROGRESS_NODES:
+        yield
+        return
+    print(f"sparsewire: {what} of a {graph.number_of_nodes()}-node, {graph.number_of_edges()}-edge graph "
+          "(large graphs take minutes)", file=sys.stderr, flush=True)
+    start, stop = time.monotonic(), threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            print(f"sparsewire: ... {what}: {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    print(f"sparsewire: {what}: done in {time.monotonic() - start:.1f} s", file=sys.stderr, flush=True)
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -84,6 +112,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     describe.add_argument("source", help="model (.pt) or graph (.graphml)")
     describe.add_argument("--json", action="store_true", help="print one JSON object keyed by feature name")
     describe.add_argument("--backend", default="auto", choices=["auto", "fast", "networkx"])
+    describe.add_argument("--max-nodes", type=int, default=None, help=_MAX_NODES_HELP)
     compare = sub.add_parser("compare", help="overlap of two structures of the same architecture")
     compare.add_argument("a")
     compare.add_argument("b")
@@ -92,6 +121,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
     draw.add_argument("source")
     draw.add_argument("--out", required=True, help="PNG file to write")
     draw.add_argument("--max-edges", type=int, default=20000, help="draw a seeded sample above this many edges")
+    draw.add_argument("--max-nodes", type=int, default=None, help=_MAX_NODES_HELP)
+
+
+_MAX_NODES_HELP = ("refuse graphs with more nodes (default 10000, or $SPARSEWIRE_MAX_NODES): features of larger "
+                   "graphs take minutes to hours")
 
 
 @subcommand("graph", _configure)
@@ -116,8 +150,9 @@ def _describe(args: argparse.Namespace) -> int:
     from sparsewire.graphs.features import structural_features
     from sparsewire.graphs.layered import layered_metrics
 
-    graph = _graph(load_structure(args.source))
-    features = structural_features(graph, backend=args.backend)
+    graph = _graph(load_structure(args.source, args.max_nodes), args.max_nodes)
+    with _working("computing the structural features", graph):
+        features = structural_features(graph, backend=args.backend)
     if args.json:
         print(_json(features))
         return 0
@@ -125,7 +160,8 @@ def _describe(args: argparse.Namespace) -> int:
     for name, value in features.items():
         print(f"{name:<{width}}  {value:.6g}")
     if graph.is_directed() and nx.is_directed_acyclic_graph(graph):
-        metrics = layered_metrics(graph)
+        with _working("computing the layered metrics", graph):
+            metrics = layered_metrics(graph)
         print()
         for name in ("units", "weights", "dead_units", "dead_fraction", "log10_paths", "effective_parameters"):
             print(f"{name:<{width}}  {metrics[name]:.6g}")
@@ -157,6 +193,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _draw(args: argparse.Namespace) -> int:
     from sparsewire.graphs.draw import draw_structure
 
-    path = draw_structure(_graph(load_structure(args.source)), args.out, max_edges=args.max_edges)
+    graph = _graph(load_structure(args.source, args.max_nodes), args.max_nodes)
+    with _working("drawing", graph):
+        path = draw_structure(graph, args.out, max_edges=args.max_edges)
     print(f"drawing -> {path}")
     return 0

@@ -168,17 +168,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sparsewire`` command; exit codes: :data:`sparsewire.errors.EXIT_CODES`."""
     import os
     import signal
+    import warnings
 
-    from sparsewire.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, SparsewireError
+    from sparsewire.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SparsewireError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("SPARSEWIRE_DEBUG", "") not in ("", "0")
+    if not debug:  # warnings as one line each, without the source line that raised them
+        warnings.formatwarning = lambda message, category, *_, **__: f"sparsewire: warning: {message}\n"
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None and threading_is_main():
             signal.signal(signum, _terminate)
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         if debug:
             raise

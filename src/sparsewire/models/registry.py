@@ -29,10 +29,17 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 
 
 def build_model(name: str, input_shape: Sequence[int], num_classes: int, **options: Any) -> nn.Module:
-    """Instantiate model ``name`` (see :data:`MODELS`) for data of ``input_shape`` and ``num_classes``."""
+    """Instantiate model ``name`` (see :data:`MODELS`) for data of ``input_shape`` and ``num_classes``.
+
+    The model records how it was built in ``model.sparsewire_spec`` (JSON), so
+    :func:`~sparsewire.models.files.save_model` can save it as weights + spec.
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
     try:
-        return MODELS[name](tuple(input_shape), int(num_classes), **options)
+        model = MODELS[name](tuple(input_shape), int(num_classes), **options)
     except TypeError as err:
         raise ValueError(f"bad options for model {name!r}: {options} ({err})") from err
+    model.sparsewire_spec = {"name": name, "input_shape": [int(d) for d in input_shape],
+                             "num_classes": int(num_classes), "options": dict(options)}
+    return model

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
-import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
+from sparsewire.atomic import replacing
 from sparsewire.studies.identity import config_hash
 
 
@@ -104,12 +106,37 @@ def build(model: ModelConfig, splits: Any) -> nn.Module:
 
 
 def cached(cache_dir: Path, key: dict[str, Any], make: Any) -> dict[str, Any]:
-    """Load ``cache_dir/<hash(key)>.pt`` or create it with ``make()`` (written atomically)."""
+    """Load ``cache_dir/<hash(key)>.pt`` or create it with ``make()`` (written atomically).
+
+    Cache files are read with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers
+    only, so a file planted in a results folder cannot run code. A file that does not load that way
+    (pickled objects, truncated, corrupt) is recomputed and replaced, never unpickled.
+    """
     path = cache_dir / f"{config_hash(key)}.pt"
     if path.exists():
-        return torch.load(path, weights_only=False)
-    value = make()
-    tmp = path.with_suffix(f".tmp{uuid.uuid4().hex}")
-    torch.save(value, tmp)
-    tmp.replace(path)
+        try:
+            return torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as err:  # noqa: BLE001 - whatever is wrong with the file, recomputing is safe
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            warnings.warn(f"recomputing {path}: it does not load safely ({reason[:200]})", stacklevel=2)
+    value = plain(make())
+    with replacing(path, "wb") as out:
+        torch.save(value, out)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and numpy arrays as tensors (containers recursed),
+    so that ``torch.load(weights_only=True)`` reads it back."""
+    if isinstance(value, dict):
+        copy = type(value)((k, plain(v)) for k, v in value.items())
+        if hasattr(value, "_metadata"):  # a state dict's module versions
+            copy._metadata = value._metadata  # type: ignore[attr-defined]
+        return copy
+    if isinstance(value, list | tuple):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
     return value
