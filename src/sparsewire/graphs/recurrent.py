@@ -60,7 +60,9 @@ class GraphRNN(nn.Module):
         outputs: ``"last-layer"`` (default), ``"sinks"`` or a list of nodes the read-out attaches to.
 
     ``forward(x)`` maps ``(B, T, input_size)`` to ``(B, T, output_size)`` causally (step ``t`` sees only
-    steps ``<= t``); for padded batches select each sequence's output at its last valid step.
+    steps ``<= t``); for padded batches read each sequence's output at its last valid step, or at the
+    batch's last step as Stier et al. did (``readout`` of
+    :class:`~sparsewire.models.recurrent.GraphRecurrentClassifier`).
     """
 
     def __init__(self, graph: nx.Graph, input_size: int, output_size: int, *, cell: Cell = "rnn-tanh",

@@ -62,6 +62,11 @@ DEVIATIONS: list[str] = [
     "connected priors never needed it); average_shortest_path_length is the 23rd feature, which the "
     "authors' Reber script does not write",
     "a trial whose network has no input-output path is recorded as failed (the authors' script would crash)",
+    "networkx >= 2.6 starts Barabasi-Albert graphs from a star centred on node 0 (2.5: on node m); with "
+    "edge-order orientation the first hub then starts the first layer instead of ending it. Which version "
+    "the authors ran is not recorded; we use the installed networkx",
+    "units within a layer follow the graph's node order (the authors': the order their layer index found "
+    "them): a permutation of units, so only which initial weight a unit draws differs",
 ]
 """Where ``configs/reber-structure-paper.yaml`` still differs from the authors' code."""
 
