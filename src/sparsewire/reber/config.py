@@ -15,10 +15,10 @@ class ReberDataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_dir: str | None = None
-    val_size: int = Field(1875, ge=0)
+    val_size: int = Field(1875, ge=0, le=100_000_000)
     split_seed: int = 0
-    train_limit: int | None = Field(None, ge=1)
-    test_limit: int | None = Field(None, ge=1)
+    train_limit: int | None = Field(None, ge=1, le=1_000_000_000)
+    test_limit: int | None = Field(None, ge=1, le=1_000_000_000)
 
     def identity(self) -> dict[str, Any]:
         """What determines the data (not where it lies)."""
@@ -34,8 +34,8 @@ class RecurrentModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hidden_size: int = Field(32, ge=1)
-    num_layers: int = Field(1, ge=1)
+    hidden_size: int = Field(32, ge=1, le=100_000)
+    num_layers: int = Field(1, ge=1, le=1_000)
     embedding_dim: int | Literal["first-layer"] | None = Field(
         8, description="an int, 'first-layer' (= hidden_size, the authors') or null (one-hot)")
     readout: Literal["last-valid", "last-step"] = Field(

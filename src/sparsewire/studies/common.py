@@ -23,14 +23,18 @@ class DatasetConfig(BaseModel):
 
     name: str = "mnist"
     data_dir: str | None = None
-    val_size: int = Field(10000, ge=0)
+    val_size: int = Field(10000, ge=0, le=100_000_000)
     split_seed: int = 0
-    train_limit: int | None = Field(None, ge=1)
+    train_limit: int | None = Field(None, ge=1, le=1_000_000_000)
     download: bool = True
 
     def identity(self) -> dict[str, Any]:
         """What determines the data (not where it lies)."""
         return self.model_dump(exclude={"data_dir", "download"})
+
+
+#: Largest integer a model option (a layer width, ...) may hold.
+MAX_OPTION = 1_000_000
 
 
 class ModelConfig(BaseModel):
@@ -40,6 +44,23 @@ class ModelConfig(BaseModel):
 
     name: str = "mlp-100"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _sizes(cls, options: dict[str, Any]) -> dict[str, Any]:
+        def ints(value: Any) -> list[int]:
+            if isinstance(value, bool):
+                return []
+            if isinstance(value, int):
+                return [value]
+            if isinstance(value, list | tuple):
+                return [i for v in value for i in ints(v)]
+            return []
+
+        big = [i for v in options.values() for i in ints(v) if abs(i) > MAX_OPTION]
+        if big:
+            raise ValueError(f"model options hold {big[0]}, more than {MAX_OPTION} (a width this large is a typo)")
+        return options
 
 
 class FurtherPruningOptions(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def validate(config: dict[str, Any]) -> tuple[StudyType, BaseModel]:
     """Resolve the study type named by ``study:`` and validate the config against its schema."""
     if "study" not in config:
         raise ConfigError("config has no 'study:' key (e.g. 'study: prune')")
+    check_name(config.get("name"))
     try:
         study_type = get_study_type(str(config["study"]))
     except ValueError as err:
@@ -77,6 +79,18 @@ def validate(config: dict[str, Any]) -> tuple[StudyType, BaseModel]:
         lines = [f"  {'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in err.errors()]
         raise ConfigError(f"invalid {study_type.name} config:\n" + "\n".join(lines)) from None
     return study_type, parsed
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_name(name: Any) -> None:
+    """A study ``name`` becomes the folder ``runs/<name>``: one path component, no ``/``, ``\\`` or ``..``."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name or len(name) > 200:
+        raise ConfigError(f"name {name!r} must be one folder name: letters, digits, '.', '_', '-' "
+                          "(no '/', '\\' or '..'); it becomes runs/<name>")
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> tuple[StudyType, BaseModel]:

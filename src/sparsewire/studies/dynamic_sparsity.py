@@ -62,16 +62,16 @@ class DynamicSparsityConfig(FurtherPruningOptions):
     study: Literal["dynamic-sparsity"] = "dynamic-sparsity"
     name: str = "dynamic-sparsity"
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
-    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()])
+    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()], min_length=1)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10, restore_best=False))
-    algorithms: list[str] = Field(default_factory=lambda: ["set", "rigl"])
-    densities: list[float] = Field(default_factory=lambda: [0.1])
+    algorithms: list[str] = Field(default_factory=lambda: ["set", "rigl"], min_length=1)
+    densities: list[float] = Field(default_factory=lambda: [0.1], min_length=1)
     distribution: Literal["uniform", "erk"] = "uniform"
-    freeze_epochs: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5])
-    update_every: int = Field(100, ge=1, description="optimizer steps between mask updates")
+    freeze_epochs: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5], min_length=1)
+    update_every: int = Field(100, ge=1, le=100_000_000, description="optimizer steps between mask updates")
     drop_fraction: float = Field(0.3, description="initial fraction of kept weights replaced per update")
     drop_schedule: Literal["cosine", "constant"] = "cosine"
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
 
     @field_validator("algorithms")
     @classmethod

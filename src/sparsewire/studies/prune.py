@@ -54,25 +54,27 @@ class PruneStudyConfig(FurtherPruningOptions):
     study: Literal["prune"] = "prune"
     name: str = "prune"
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
-    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()])
+    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig()], min_length=1)
     train: TrainConfig = Field(default_factory=TrainConfig)
     retrain: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3))
-    methods: list[str] = Field(default_factory=lambda: ["class-blinded", "class-uniform", "class-distributed", "random"])
-    compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95])
-    schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one-shot"])
+    methods: list[str] = Field(default_factory=lambda: ["class-blinded", "class-uniform", "class-distributed", "random"],
+                               min_length=1)
+    compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95], min_length=1)
+    schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one-shot"],
+                                                                        min_length=1)
     iterative_rate: float = Field(0.5, gt=0, lt=1)
-    gradual_rounds: int = Field(5, ge=1, description="rounds of the cubic (Zhu & Gupta 2017) schedule")
+    gradual_rounds: int = Field(5, ge=1, le=10_000, description="rounds of the cubic (Zhu & Gupta 2017) schedule")
     prune_at: Literal["trained", "init"] = "trained"
     """``trained`` (default): prune the trained dense network, then re-train. ``init``: prune the freshly
     initialised network (pruning at initialisation, as SNIP intends) and train it from scratch with the
     ``retrain`` recipe; one-shot only, no rewinding, and the ``none`` baseline is the dense network trained
     with that same recipe."""
     rewind: Rewind | list[Rewind] = "none"
-    rewind_epoch: int = Field(1, ge=1)
-    prune_batches: int = Field(8, ge=1)
+    rewind_epoch: int = Field(1, ge=1, le=100_000)
+    prune_batches: int = Field(8, ge=1, le=1_000_000)
     prunable: str | None = Field(None, description="regex over parameter names; default: weights of Linear/Conv/RNN")
     baseline: bool = True
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
 
     @field_validator("methods")
     @classmethod

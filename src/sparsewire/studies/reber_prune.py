@@ -7,6 +7,13 @@ accuracy is measured before and after re-training with the mask fixed. ``allocat
 magnitude threshold over all selected matrices, class-blinded) or ``per-layer`` (every selected matrix
 loses the same fraction, class-uniform); with a single selected matrix the two coincide and only
 ``per-layer`` is run. The dense network of each (cell, seed) is trained once and cached in ``DIR/cache``.
+
+``model`` options (defaults first): ``embedding_dim`` (an int, ``first-layer`` = ``hidden_size``, or null),
+``readout`` (``last-valid`` or ``last-step``, the authors') and ``padding_embedding`` (``zero`` or
+``learned``). With ``last-valid`` a fully pruned GRU still reads each string's length through its biases;
+see :mod:`sparsewire.models.recurrent`. ``readout``/``padding_embedding`` join a trial's id only when not
+at their defaults (:meth:`~sparsewire.reber.config.RecurrentModelConfig.identity`), so ``reber-prune.yaml``
+keeps its recorded ids; ``configs/reber-prune-paper.yaml`` is the authors' recipe with their conventions.
 """
 
 from __future__ import annotations
@@ -49,14 +56,15 @@ class ReberPruneConfig(BaseModel):
     study: Literal["reber-prune"] = "reber-prune"
     name: str = "reber-prune"
     data: ReberDataConfig = Field(default_factory=ReberDataConfig)
-    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: list(CELLS))
+    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: list(CELLS), min_length=1)
     model: RecurrentModelConfig = Field(default_factory=RecurrentModelConfig)
     train: TrainConfig = Field(default_factory=_default_train)
     retrain: TrainConfig = Field(default_factory=_default_retrain)
-    targets: list[Literal["i2h", "h2h", "both"]] = Field(default_factory=lambda: ["i2h", "h2h", "both"])
-    allocations: list[Literal["global", "per-layer"]] = Field(default_factory=lambda: ["global", "per-layer"])
-    percents: list[float] = Field(default_factory=lambda: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    targets: list[Literal["i2h", "h2h", "both"]] = Field(default_factory=lambda: ["i2h", "h2h", "both"], min_length=1)
+    allocations: list[Literal["global", "per-layer"]] = Field(default_factory=lambda: ["global", "per-layer"],
+                                                            min_length=1)
+    percents: list[float] = Field(default_factory=lambda: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     threads: int = Field(1, ge=1, description="torch threads per trial (small RNNs are fastest on one)")
 
     @field_validator("percents")
@@ -123,6 +131,13 @@ def build_classifier(cell: str, model: Mapping[str, Any], seed: int) -> Recurren
     return net
 
 
+def _evaluate(net: torch.nn.Module, data: Any, trial: dict[str, Any]) -> float:
+    """Accuracy; with ``readout: last-step`` in batches of the training batch size (file order), as the
+    authors' loaders read their test set, since each string then runs through its batch's padding."""
+    last_step = trial["model"].get("readout") == "last-step"
+    return evaluate(net, data, batch_size=int(trial["train"]["batch_size"]) if last_step else 2048)["accuracy"]
+
+
 def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[str, Any]:
     """Train (or load from the cache) the dense network of one (cell, seed)."""
     key = {"reber-dense": 1, "data": trial["data_identity"], "cell": trial["cell"], "model": trial["model"],
@@ -132,8 +147,8 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
         net = build_classifier(trial["cell"], trial["model"], trial["seed"])
         result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["seed"],
                        progress=context.progress, desc=f"dense {trial['cell']} seed {trial['seed']}")
-        return {"state": net.state_dict(), "test_accuracy": evaluate(net, splits.test)["accuracy"],
-                "val_accuracy": evaluate(net, splits.val)["accuracy"] if len(splits.val[0]) else float("nan"),
+        return {"state": net.state_dict(), "test_accuracy": _evaluate(net, splits.test, trial),
+                "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
                 "seconds": result.seconds, "epochs": result.epochs}
 
     return cached(context.cache_dir, key, make)
@@ -172,7 +187,7 @@ class ReberPruneStudy(StudyType):
         net.load_state_dict(dense["state"])
         masks = Masks.of(net)
         names = magnitude_prune(net, masks, trial["target"], trial["percent"] / 100, trial["allocation"])
-        before = evaluate(net, splits.test)["accuracy"]
+        before = _evaluate(net, splits.test, trial)
         result = train(net, splits.train, TrainConfig(**trial["retrain"]), val_data=splits.val,
                        seed=trial["seed"] + 1000, masks=masks, progress=context.progress,
                        desc=f"retrain {trial['cell']} {trial['target']} {trial['percent']:g}%")
@@ -187,8 +202,8 @@ class ReberPruneStudy(StudyType):
             "empty_matrices": masks.empty_layers(),
             "dense_test_accuracy": dense["test_accuracy"],
             "test_accuracy_before_retrain": before,
-            "test_accuracy": evaluate(net, splits.test)["accuracy"],
-            "val_accuracy": evaluate(net, splits.val)["accuracy"] if len(splits.val[0]) else float("nan"),
+            "test_accuracy": _evaluate(net, splits.test, trial),
+            "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
             "dense_train_seconds": dense["seconds"], "retrain_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
         }

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Most epochs a config may ask for (bounds stop typos such as ``epochs: 1000000000`` before any work).
+MAX_EPOCHS = 100_000
+
 
 class TrainConfig(BaseModel):
     """How a network is trained.
@@ -18,16 +21,16 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    epochs: int = Field(10, ge=0)
-    batch_size: int = Field(64, ge=1)
+    epochs: int = Field(10, ge=0, le=MAX_EPOCHS)
+    batch_size: int = Field(64, ge=1, le=10_000_000)
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
-    lr: float = Field(1e-3, gt=0)
-    momentum: float = Field(0.9, ge=0)
-    weight_decay: float = Field(0.0, ge=0)
+    lr: float = Field(1e-3, gt=0, le=1e6)
+    momentum: float = Field(0.9, ge=0, le=1)
+    weight_decay: float = Field(0.0, ge=0, le=1e3)
     schedule: Literal["constant", "plateau", "cosine"] = "constant"
-    plateau_threshold: float = Field(1e-3, ge=0)
+    plateau_threshold: float = Field(1e-3, ge=0, le=1)
     lr_factor: float = Field(0.1, gt=0, lt=1)
-    min_lr: float = Field(1e-6, gt=0)
-    patience: int | None = Field(None, ge=1)
+    min_lr: float = Field(1e-6, gt=0, le=1e6)
+    patience: int | None = Field(None, ge=1, le=MAX_EPOCHS)
     restore_best: bool = True
-    grad_clip: float | None = Field(None, gt=0)
+    grad_clip: float | None = Field(None, gt=0, le=1e12)
