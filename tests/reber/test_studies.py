@@ -118,6 +118,13 @@ def test_reber_structure_with_the_authors_conventions(reber_dir, tmp_path):
     assert (table["param_tries"] == 10).all() and (table["param_p"] == 1.0).all()
 
 
+def test_last_step_read_out_is_tested_in_training_sized_batches():
+    from sparsewire.studies.reber_structure import eval_batch_size
+
+    assert eval_batch_size({"train": {"batch_size": 128}, "readout": "last-step"}) == 128
+    assert eval_batch_size({"train": {"batch_size": 128}}) == 2048  # last-valid: batching changes nothing
+
+
 def test_reber_structure_trials_are_seeded_and_interleaved():
     study_type, config = load_config(CONFIGS / "reber-structure.yaml")
     trials = study_type.trials(config)

@@ -56,15 +56,15 @@ DEVIATIONS: list[str] = [
     "graphs, node counts and initial weights are seeded (the authors' script draws them unseeded)",
     "characters are ids 1-26 of a 27-row embedding (the authors': ASCII codes, 128 rows); only the table's "
     "size differs, unused rows never take part",
-    "the test set is evaluated in batches of 2048 in file order (the authors': batches of 128, shuffled); "
-    "with readout last-step a string's prediction depends on the longest string of its batch",
+    "with readout last-step the test set is read in batches of the training batch size in file order (the "
+    "authors': the same size, shuffled); a string's prediction depends on the longest string of its batch",
     "diameter, path length and eccentricity of a disconnected graph use its largest component (the authors' "
     "connected priors never needed it); average_shortest_path_length is the 23rd feature, which the "
     "authors' Reber script does not write",
     "a trial whose network has no input-output path is recorded as failed (the authors' script would crash)",
     "networkx >= 2.6 starts Barabasi-Albert graphs from a star centred on node 0 (2.5: on node m); with "
-    "edge-order orientation the first hub then starts the first layer instead of ending it. Which version "
-    "the authors ran is not recorded; we use the installed networkx",
+    "edge-order orientation the first hub is then a source (layer 0) instead of following its first m "
+    "neighbours. Which version the authors ran is not recorded; we use the installed networkx",
     "units within a layer follow the graph's node order (the authors': the order their layer index found "
     "them): a permutation of units, so only which initial weight a unit draws differs",
 ]
@@ -169,6 +169,13 @@ class ReberStructureConfig(BaseModel):
         return out
 
 
+def eval_batch_size(trial: dict[str, Any]) -> int:
+    """Test batches: with ``readout: last-step`` a string's prediction depends on its batch's padding, so
+    the test set is read in batches of the training batch size, as the authors' loaders did (in file order,
+    not shuffled); otherwise in batches of 2048 (the read-out is then independent of batching)."""
+    return int(trial["train"]["batch_size"]) if trial.get("readout") == "last-step" else 2048
+
+
 def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> int:
     """The node count of network ``index`` of ``generator``: uniform in ``[low, high]``, seeded."""
     rng = np.random.default_rng([seed, GENERATORS.index(generator), index])
@@ -241,7 +248,7 @@ class ReberStructureStudy(StudyType):
             "layer_sizes": list(model.graph_rnn.structure.sizes),
             "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
             "warnings": [str(w.message) for w in caught][:3],
-            "test_accuracy": evaluate(model, splits.test)["accuracy"],
+            "test_accuracy": evaluate(model, splits.test, batch_size=eval_batch_size(trial))["accuracy"],
             "val_accuracy": result.best_val_accuracy,
             "epochs": result.epochs, "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
