@@ -25,6 +25,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                         "the R² ceiling set by training noise and predict each structure's mean accuracy")
     p.add_argument("--no-ablations", action="store_true", help="skip the counts-only / all-but-counts feature sets")
     p.add_argument("--out", default=None, help="where prediction.md goes (default: the study folder)")
+    p.add_argument("--include-diverged", action="store_true",
+                   help="keep trials whose training diverged (they have no accuracy, so they count as dropped rows)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -33,7 +35,7 @@ def _predict(args: argparse.Namespace) -> int:
     """Predict accuracy from structural features: correlations, CV R², ablations, importances."""
     from sparsewire.predict import PREDICTORS, load_results, predict_performance, write_prediction_report
 
-    table = load_results(args.source)
+    table = load_results(args.source, include_diverged=args.include_diverged)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()] if args.predictors else list(PREDICTORS)
     results = predict_performance(table, features=features, target=args.target, by=args.by, predictors=predictors,

@@ -15,8 +15,12 @@ class PredictError(SparsewireError, ValueError):
     """A table or request that performance prediction cannot work with."""
 
 
-def load_results(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """A results table from a DataFrame, a CSV file, or a study folder (its ``results.sqlite`` or ``results.csv``)."""
+def load_results(source: str | Path | pd.DataFrame, *, include_diverged: bool = False) -> pd.DataFrame:
+    """A results table from a DataFrame, a CSV file, or a study folder (its ``results.sqlite`` or ``results.csv``).
+
+    A study folder gives its ``done`` trials (read-only); ``include_diverged`` adds the diverged ones (no
+    accuracy: they count as dropped rows).
+    """
     if isinstance(source, pd.DataFrame):
         return source.copy()
     path = Path(source)
@@ -24,7 +28,7 @@ def load_results(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         from sparsewire.results import DB_NAME, ResultsStore
 
         if (path / DB_NAME).exists():
-            return ResultsStore(path).table()
+            return ResultsStore(path, readonly=True).table(include_diverged=include_diverged)
         path = path / "results.csv"
     if not path.exists():
         raise PredictError(f"{source} is neither a study folder with results nor a CSV file")

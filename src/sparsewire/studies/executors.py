@@ -7,10 +7,16 @@ installed and see the study folder, e.g. on a shared file system). Either way ea
 :func:`~sparsewire.studies.runner.execute_trial` in a worker process with one CPU, and outcomes are
 yielded the moment they finish, so the runner writes every row to the results store at once and a
 killed sweep loses only the trials in flight.
+
+A local Ray instance never outlives its driver: it is shut down when the sweep ends, fails or is
+interrupted (``finally``, and ``atexit`` as a backstop; the CLI turns SIGTERM/SIGHUP into a normal exit),
+and a driver killed with SIGKILL leaves a small reaper process (:mod:`sparsewire.studies.reaper`) that
+ends the Ray processes left behind.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -18,6 +24,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from sparsewire.studies import reaper
 from sparsewire.studies.runner import Executor, Outcome, Trial, execute_trial, sequential
 
 
@@ -72,9 +79,26 @@ class RayExecutor:
             # Ray renices its workers (+15 by default), which starves them on a busy machine; keep the
             # driver's priority instead (run the driver under `nice` to be polite).
             os.environ.setdefault("RAY_worker_niceness", "0")
-            ray.init(num_cpus=self.workers, include_dashboard=False, logging_level=logging.WARNING,
-                     log_to_driver=False, object_store_memory=self.object_store_memory)
+            handle = reaper.start()  # ends what Ray leaves behind if this process is SIGKILLed
+            try:
+                ray.init(num_cpus=self.workers, include_dashboard=False, logging_level=logging.WARNING,
+                         log_to_driver=False, object_store_memory=self.object_store_memory)
+            except BaseException:
+                reaper.stop(handle)
+                raise
+            self._reaper = handle
+            atexit.register(self._shutdown)
         return ray, True
+
+    def _shutdown(self) -> None:
+        """Shut down the local Ray instance this executor started (idempotent)."""
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        reaper.stop(getattr(self, "_reaper", None))
+        self._reaper = None
+        atexit.unregister(self._shutdown)
 
     def __call__(self, trials: list[Trial], out_dir: Path, progress: bool) -> Iterator[Outcome]:
         if not trials:
@@ -101,7 +125,7 @@ class RayExecutor:
             for ref in pending:
                 ray.cancel(ref, force=True)
             if started:
-                ray.shutdown()
+                self._shutdown()
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
