@@ -183,11 +183,19 @@ def run_study(
     study_type.check(config)
     with StudyLock(out_dir, wait=wait):
         prepare_folder(study_type, config, out_dir, force=force)  # again, now that no other run can write
+        _remove_stray_temporaries(out_dir)
         store = ResultsStore(out_dir)
         store.set_meta("study", study_type.name)
         store.set_meta("name", getattr(config, "name", study_type.name))
         write_text(out_dir / "study.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
         return _run(store, study_type, trials, out_dir, executor, progress, echo)
+
+
+def _remove_stray_temporaries(out_dir: Path) -> None:
+    """Temporary files of atomic writes that a killed run left (``.NAME.*.tmp``); safe under the lock."""
+    for folder in (out_dir, out_dir / "cache"):
+        for path in folder.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
 
 
 def _run(store: ResultsStore, study_type: StudyType, trials: list[Trial], out_dir: Path, executor: Executor,

@@ -1,0 +1,130 @@
+"""One writer per study folder: a second run on a locked folder says who holds it and exits 3, or waits with
+--wait and then redoes nothing; stale locks do not block; CSV exports never race."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+from reliability_tools import finished, run_args, start_cli, tiny_study, write_config
+
+from sparsewire.errors import StudyLocked
+from sparsewire.results import ResultsStore
+from sparsewire.studies.lock import HOLDER_NAME, LOCK_NAME, StudyLock
+
+
+def _race(tmp_path, data, *extra: str) -> list[tuple[subprocess.Popen, str, str]]:
+    """Start two identical runs on one folder at the same moment; their (process, stdout, stderr)."""
+    config = write_config(tmp_path / "tiny.yaml", tiny_study(seeds=2, train={"epochs": 3, "batch_size": 50}))
+    out = tmp_path / "study"
+    runs = [start_cli(*run_args(config, out, data, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)]
+    results = [(p, *p.communicate(timeout=300)) for p in runs]
+    assert len(finished(out)) == 40 and not (out / HOLDER_NAME).exists()
+    return results
+
+
+def _ran(stdout: str) -> int:
+    return int(stdout.split(" trials run, ")[0].split()[-1])
+
+
+def test_two_runs_on_one_folder(tmp_path, reber_data):
+    (winner, out, _), (loser, _, err) = sorted(_race(tmp_path, reber_data), key=lambda r: r[0].returncode)
+    assert (winner.returncode, loser.returncode) == (0, 3)
+    assert _ran(out) == 40
+    message = err.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message
+    assert f"in use by pid {winner.pid} on {socket.gethostname()}, started" in message and "--wait" in message
+
+
+def test_a_second_run_waits_with_wait_and_redoes_nothing(tmp_path, reber_data):
+    (a, out_a, err_a), (b, out_b, err_b) = _race(tmp_path, reber_data, "--wait")
+    assert a.returncode == b.returncode == 0, err_a + err_b
+    assert sorted([_ran(out_a), _ran(out_b)]) == [0, 40]  # every trial ran once
+    waited = err_a if _ran(out_a) == 0 else err_b
+    other = b if _ran(out_a) == 0 else a
+    assert f"waiting for pid {other.pid}" in waited
+
+
+def test_lock_in_process(tmp_path):
+    with StudyLock(tmp_path) as lock:
+        holder = json.loads((tmp_path / HOLDER_NAME).read_text())
+        assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
+        with pytest.raises(StudyLocked, match=f"pid {os.getpid()}"):
+            StudyLock(tmp_path).acquire()
+        with pytest.raises(StudyLocked, match="still in use"):
+            StudyLock(tmp_path, wait=True, timeout=0.3, poll=0.05).acquire()
+        assert lock.describe_holder().startswith(f"pid {os.getpid()}")
+    StudyLock(tmp_path).acquire().release()  # free again
+
+
+HOLD = """
+import sys, time, filelock
+lock = filelock.FileLock(sys.argv[1], timeout=0, thread_local=False)
+lock.acquire()
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_stale_lock_of_a_dead_holder_is_broken(tmp_path, capsys):
+    # A lock still held by a process other than the recorded holder, whose pid is dead (e.g. a child that
+    # inherited the lock, or the lock-file fallback after a crash): it must not block forever.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / HOLDER_NAME).write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(),
+                                                    "started": time.time() - 60, "command": "sparsewire run"}))
+    orphan = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / LOCK_NAME)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert orphan.stdout.readline().strip() == "locked"
+        with StudyLock(tmp_path):
+            assert json.loads((tmp_path / HOLDER_NAME).read_text())["pid"] == os.getpid()
+        assert "broke the stale lock" in capsys.readouterr().err
+    finally:
+        orphan.kill()
+        orphan.wait()
+
+
+def test_a_holder_on_another_host_is_never_broken(tmp_path):
+    (tmp_path / HOLDER_NAME).write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": 0, "command": "x"}))
+    orphan = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / LOCK_NAME)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert orphan.stdout.readline().strip() == "locked"
+        with pytest.raises(StudyLocked, match="pid 1 on elsewhere"):
+            StudyLock(tmp_path).acquire()
+    finally:
+        orphan.kill()
+        orphan.wait()
+
+
+def test_concurrent_exports_are_atomic(tmp_path):
+    store = ResultsStore(tmp_path)
+    for i in range(50):
+        store.record(f"t{i}", "x", {"i": i}, {"value": i})
+    store.export_csv()
+    errors: list[BaseException] = []
+
+    def export_many() -> None:
+        try:
+            for _ in range(30):
+                ResultsStore(tmp_path).export_csv()
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    writers = [threading.Thread(target=export_many) for _ in range(3)]
+    for w in writers:
+        w.start()
+    reads = 0
+    while any(w.is_alive() for w in writers):
+        assert len(pd.read_csv(tmp_path / "results.csv")) == 50  # never empty or partial
+        reads += 1
+    for w in writers:
+        w.join()
+    assert not errors  # no clash on a shared temporary name
+    assert reads > 0 and not list(tmp_path.glob(".*.tmp"))
