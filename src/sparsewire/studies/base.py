@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,6 +50,19 @@ class StudyType(ABC):
     @abstractmethod
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``."""
+
+    def cohorts(self, config: BaseModel, trials: list[dict[str, Any]]) -> list[list[int]]:
+        """Groups of indices into ``trials`` to train together as one cohort (default: each alone).
+
+        Grouping must never change what a trial computes (members of a cohort give the same results as
+        alone), so it is not part of any trial id; a study that groups implements :meth:`run_cohort`.
+        """
+        return [[i] for i in range(len(trials))]
+
+    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
+        """Train ``trials`` together; yield ``(index, row)`` as each member finishes, or ``(index, error)``
+        (a :class:`~sparsewire.errors.TrainingDiverged` for a diverged member)."""
+        raise NotImplementedError(f"{self.name} does not train cohorts")
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         """The table ``sparsewire results`` prints (default: the whole table)."""

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sparsewire.studies import reaper
-from sparsewire.studies.runner import Executor, Outcome, Trial, execute_trial, sequential
+from sparsewire.studies.runner import Executor, Group, Outcome, Work, execute_work, sequential
 
 
 def make_executor(workers: int = 1, ray_address: str | None = None) -> Executor:
@@ -100,14 +100,14 @@ class RayExecutor:
         self._reaper = None
         atexit.unregister(self._shutdown)
 
-    def __call__(self, trials: list[Trial], out_dir: Path, progress: bool) -> Iterator[Outcome]:
+    def __call__(self, trials: list[Work], out_dir: Path, progress: bool) -> Iterator[Outcome]:
         if not trials:
             return
         ray, started = self._init()
-        remote = ray.remote(num_cpus=1, max_retries=0)(execute_trial)
+        remote = ray.remote(num_cpus=1, max_retries=0)(execute_work)
         folder = str(Path(out_dir).resolve())
         queue = list(trials)
-        pending: dict[object, Trial] = {}
+        pending: dict[object, Work] = {}
         try:
             while queue or pending:
                 while queue and len(pending) < self.workers:
@@ -117,10 +117,11 @@ class RayExecutor:
                 for ref in ready:
                     trial = pending.pop(ref)
                     try:
-                        outcome = ray.get(ref)
-                    except Exception as err:  # noqa: BLE001 - a dead worker fails its trial, the sweep goes on
-                        outcome = Outcome(trial, None, f"ray task failed: {type(err).__name__}: {err}")
-                    yield outcome
+                        outcomes = ray.get(ref)
+                    except Exception as err:  # noqa: BLE001 - a dead worker fails its trials, the sweep goes on
+                        members = trial.trials if isinstance(trial, Group) else (trial,)
+                        outcomes = [Outcome(t, None, f"ray task failed: {type(err).__name__}: {err}") for t in members]
+                    yield from outcomes
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

@@ -33,6 +33,7 @@ recorded as failed with the error and the sweep goes on. Trials are ordered netw
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import warnings
@@ -144,6 +145,12 @@ class ReberStructureConfig(BaseModel):
         "stays the graph's): repeated runs measure how much of the accuracy is training noise. Default: "
         "one run per graph, seeded by its graph seed.")
     threads: int = Field(1, ge=1)
+    batch_order: Literal["shared", "per-network"] = Field(
+        "shared", description="shared: every network sees the same batches in the same order (shuffled by `seed`), "
+        "which lets networks train together in cohorts; per-network: shuffled by each network's own seed (every "
+        "run before cohorts), one network at a time")
+    cohort_size: int = Field(16, ge=1, le=4096, description="networks trained together as one computation "
+                             "(batch_order: shared); 1 trains them one at a time. Does not change any result.")
 
     @model_validator(mode="after")
     def _non_empty(self) -> ReberStructureConfig:
@@ -166,6 +173,8 @@ class ReberStructureConfig(BaseModel):
             out["readout"] = self.readout
         if self.padding_embedding != "zero":
             out["padding_embedding"] = self.padding_embedding
+        if self.batch_order == "shared":  # the data order is then the study's, not the network's
+            out["data_seed"] = self.seed
         return out
 
 
@@ -174,6 +183,59 @@ def eval_batch_size(trial: dict[str, Any]) -> int:
     the test set is read in batches of the training batch size, as the authors' loaders did (in file order,
     not shuffled); otherwise in batches of 2048 (the read-out is then independent of batching)."""
     return int(trial["train"]["batch_size"]) if trial.get("readout") == "last-step" else 2048
+
+
+NETWORK_KEYS = frozenset({"generator", "nodes", "params", "graph_seed", "index", "train_seed", "embedding_dim"})
+"""Trial keys that differ between the networks of one cohort (everything else must be shared)."""
+
+
+def network_seed(trial: dict[str, Any]) -> int:
+    """The seed of a network's initialisation (and, with ``batch_order: per-network``, of its data order)."""
+    return trial.get("train_seed", trial["graph_seed"])
+
+
+def build_network(trial: dict[str, Any]):
+    """The trial's network, the 23 features of the DAG it is built on, and the warnings its construction gave."""
+    from sparsewire.graphs.build import orient
+    from sparsewire.graphs.features import structural_features
+    from sparsewire.graphs.priors import generate
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
+    orientation = trial.get("orientation", "random")  # absent: a trial of the earlier, random orientation
+    # Orient once (random orientations seeded by the graph, not the training seed), then initialise with the
+    # run's seed; the network is built on this DAG.
+    dag = orient(graph, orientation, trial["graph_seed"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
+                                         embedding_dim=trial["embedding_dim"], seed=network_seed(trial),
+                                         readout=trial.get("readout", "last-valid"),
+                                         padding_embedding=trial.get("padding_embedding", "zero"))
+    # The features of the DAG the network was built on, so that the directed counts (layers, first and last
+    # layer) describe this network.
+    return model, structural_features(model.graph_rnn.dag), [str(w.message) for w in caught][:3]
+
+
+def result_row(trial: dict[str, Any], model, features: dict, caught: list[str], test_accuracy: float, result) -> dict[str, Any]:
+    """One network's results row (the same whether it trained alone or in a cohort)."""
+    masks = Masks.of(model)
+    return {
+        "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
+        "graph_seed": trial["graph_seed"], **({"train_seed": trial["train_seed"]} if "train_seed" in trial else {}),
+        **{f"param_{k}": v for k, v in trial["params"].items()},
+        "orientation": trial.get("orientation", "random"), "readout": trial.get("readout", "last-valid"),
+        "batch_order": "shared" if "data_seed" in trial else "per-network",
+        "data_seed": trial.get("data_seed", network_seed(trial)),
+        "embedding_size": model.graph_rnn.input_size,
+        **features, "feature_convention": "stier2021",
+        "layer_sizes": list(model.graph_rnn.structure.sizes),
+        "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
+        "warnings": caught,
+        "test_accuracy": test_accuracy,
+        "val_accuracy": result.best_val_accuracy,
+        "epochs": result.epochs, "stopped": result.stopped, "train_seconds": result.seconds,
+    }
 
 
 def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> int:
@@ -212,47 +274,59 @@ class ReberStructureStudy(StudyType):
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        from sparsewire.graphs.build import orient
-        from sparsewire.graphs.features import structural_features
-        from sparsewire.graphs.priors import generate
-        from sparsewire.models.recurrent import GraphRecurrentClassifier
-
         torch.set_num_threads(trial["threads"])
         start = time.perf_counter()
         splits = ReberDataConfig(**trial["data"]).load()
-        graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
-        seed = trial.get("train_seed", trial["graph_seed"])
-        orientation = trial.get("orientation", "random")  # absent: a trial of the earlier, random orientation
-        # Orient once (random orientations seeded by the graph, not the training seed), then initialise and
-        # train with the run's seed; the network is built on this DAG.
-        dag = orient(graph, orientation, trial["graph_seed"])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                             embedding_dim=trial["embedding_dim"], seed=seed,
-                                             readout=trial.get("readout", "last-valid"),
-                                             padding_embedding=trial.get("padding_embedding", "zero"))
-        # The features of the DAG the network was built on, so that the directed counts (layers, first and
-        # last layer) describe this network.
-        features = structural_features(model.graph_rnn.dag)
-        masks = Masks.of(model)
-        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
-                       progress=context.progress, desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
-        return {
-            "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
-            "graph_seed": trial["graph_seed"], **({"train_seed": seed} if "train_seed" in trial else {}),
-            **{f"param_{k}": v for k, v in trial["params"].items()},
-            "orientation": orientation, "readout": trial.get("readout", "last-valid"),
-            "embedding_size": model.graph_rnn.input_size,
-            **features, "feature_convention": "stier2021",
-            "layer_sizes": list(model.graph_rnn.structure.sizes),
-            "masked_weights_remaining": masks.remaining(), "masked_weights_total": masks.total(),
-            "warnings": [str(w.message) for w in caught][:3],
-            "test_accuracy": evaluate(model, splits.test, batch_size=eval_batch_size(trial))["accuracy"],
-            "val_accuracy": result.best_val_accuracy,
-            "epochs": result.epochs, "train_seconds": result.seconds,
-            "trial_seconds": time.perf_counter() - start,
-        }
+        model, features, caught = build_network(trial)
+        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
+                       seed=trial.get("data_seed", network_seed(trial)), progress=context.progress,
+                       desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
+        test = evaluate(model, splits.test, batch_size=eval_batch_size(trial))["accuracy"]
+        return result_row(trial, model, features, caught, test, result) | {"trial_seconds": time.perf_counter() - start}
+
+    def cohorts(self, config: ReberStructureConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+        """Trials of a shared batch order and the same cell, data and recipe, in chunks of ``cohort_size``."""
+        if config.batch_order != "shared" or config.cohort_size == 1:
+            return [[i] for i in range(len(trials))]
+        groups: dict[str, list[int]] = {}
+        for i, trial in enumerate(trials):
+            shared = {k: v for k, v in trial.items() if k not in NETWORK_KEYS}
+            shared["one_hot"] = trial["embedding_dim"] is None
+            groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(i)
+        return [g[i:i + config.cohort_size] for g in groups.values() for i in range(0, len(g), config.cohort_size)]
+
+    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
+        from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
+        from sparsewire.errors import TrainingDiverged
+
+        first = trials[0]
+        torch.set_num_threads(first["threads"])
+        start = time.perf_counter()
+        splits = ReberDataConfig(**first["data"]).load()
+        built, members = {}, []
+        for index, trial in enumerate(trials):
+            try:
+                built[index] = build_network(trial)
+                members.append(index)
+            except Exception as err:  # noqa: BLE001 - e.g. a graph without an input→output path fails alone
+                yield index, err
+        if not members:
+            return
+        models = [built[i][0] for i in members]
+        cohort_seconds = time.perf_counter() - start
+        for pos, model, result in iter_train_cohort(
+                models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
+                seed=first["data_seed"], progress=context.progress, desc=f"cohort of {len(models)} {first['cell']}"):
+            index = members[pos]
+            if result.stopped == "diverged":
+                yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+                continue
+            tick = time.perf_counter()
+            test = evaluate_cohort(RecurrentCohort([model]), splits.test, eval_batch_size(first))[0]["accuracy"]
+            _, features, caught = built[index]
+            yield index, result_row(trials[index], model, features, caught, test, result) | {
+                "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
+                "cohort_wall_seconds": time.perf_counter() - start + cohort_seconds}
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return accuracy_summary(table)

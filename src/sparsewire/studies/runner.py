@@ -109,13 +109,70 @@ def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> 
     return Outcome.done(trial, row)
 
 
-Executor = Callable[[list[Trial], Path, bool], Iterator[Outcome]]
+@dataclass(frozen=True)
+class Group:
+    """Trials of one study trained together as a cohort (see :meth:`StudyType.run_cohort`)."""
+
+    trials: tuple[Trial, ...]
+
+    @property
+    def study(self) -> str:
+        return self.trials[0].study
 
 
-def sequential(trials: list[Trial], out_dir: Path, progress: bool) -> Iterator[Outcome]:
-    """Run trials one after another in this process."""
-    for trial in trials:
-        yield execute_trial(trial, out_dir, progress)
+Work = Trial | Group
+
+
+def execute_group(group: Group, out_dir: str | Path, progress: bool = False) -> Iterator[Outcome]:
+    """Train a cohort in this process, yielding each member's outcome as it finishes. A crash of the whole
+    cohort fails the members that had not finished; they are retried on the next run."""
+    study_type = get_study_type(group.study)
+    pending = dict(enumerate(group.trials))
+    try:
+        for index, result in study_type.run_cohort([t.config for t in group.trials],
+                                                   TrialContext(Path(out_dir), progress=progress)):
+            trial = pending.pop(index)
+            if isinstance(result, TrainingDiverged):
+                yield Outcome.diverged(trial, result.epoch, str(result))
+            elif isinstance(result, BaseException):
+                yield Outcome.failed(trial, "".join(traceback.format_exception(result, limit=8)))
+            else:
+                yield Outcome.done(trial, result)
+    except Exception:  # noqa: BLE001 - a crashing cohort is recorded per member, the study goes on
+        error = traceback.format_exc(limit=8)
+        for trial in pending.values():
+            yield Outcome.failed(trial, error)
+        pending = {}
+    for trial in pending.values():
+        yield Outcome.failed(trial, "the cohort ended without a result for this trial")
+
+
+def execute_work(work: Work, out_dir: str | Path, progress: bool = False) -> list[Outcome]:
+    """All outcomes of one unit of work (a trial or a cohort) as a list (for remote workers)."""
+    if isinstance(work, Group):
+        return list(execute_group(work, out_dir, progress))
+    return [execute_trial(work, out_dir, progress)]
+
+
+def group_work(study_type: StudyType, config: BaseModel, trials: list[Trial]) -> list[Work]:
+    """The study's cohorts (:meth:`StudyType.cohorts`) over ``trials``; single trials stay trials."""
+    groups = study_type.cohorts(config, [t.config for t in trials])
+    if sorted(i for g in groups for i in g) != list(range(len(trials))):
+        raise ValueError(f"{study_type.name}.cohorts must place every trial in exactly one group")
+    return [trials[g[0]] if len(g) == 1 and type(study_type).run_cohort is StudyType.run_cohort
+            else Group(tuple(trials[i] for i in g)) for g in groups]
+
+
+Executor = Callable[[list[Work], Path, bool], Iterator[Outcome]]
+
+
+def sequential(trials: list[Work], out_dir: Path, progress: bool) -> Iterator[Outcome]:
+    """Run trials and cohorts one after another in this process (a cohort's rows as its members finish)."""
+    for work in trials:
+        if isinstance(work, Group):
+            yield from execute_group(work, out_dir, progress)
+        else:
+            yield execute_trial(work, out_dir, progress)
 
 
 def record(store: ResultsStore, outcome: Outcome) -> None:
@@ -188,7 +245,7 @@ def run_study(
         store.set_meta("study", study_type.name)
         store.set_meta("name", getattr(config, "name", study_type.name))
         write_text(out_dir / "study.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        return _run(store, study_type, trials, out_dir, executor, progress, echo)
+        return _run(store, study_type, config, trials, out_dir, executor, progress, echo)
 
 
 def _remove_stray_temporaries(out_dir: Path) -> None:
@@ -198,15 +255,15 @@ def _remove_stray_temporaries(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _run(store: ResultsStore, study_type: StudyType, trials: list[Trial], out_dir: Path, executor: Executor,
-         progress: bool, echo: Callable[[str], None]) -> StudySummary:
+def _run(store: ResultsStore, study_type: StudyType, config: BaseModel, trials: list[Trial], out_dir: Path,
+         executor: Executor, progress: bool, echo: Callable[[str], None]) -> StudySummary:
     finished = store.finished_ids()
     todo = [t for t in trials if t.trial_id not in finished]
     summary = StudySummary(out_dir, len(trials), len(trials) - len(todo), 0, 0, 0)
     echo(f"{study_type.name}: {len(trials)} trials, {summary.skipped} already finished, {len(todo)} to run -> {out_dir}")
     bar = tqdm(total=len(trials), initial=summary.skipped, desc="trials", unit="trial", disable=not progress)
     try:
-        for outcome in executor(todo, out_dir, progress):
+        for outcome in executor(group_work(study_type, config, todo), out_dir, progress):
             record(store, outcome)
             if outcome.status == "done":
                 summary.done += 1

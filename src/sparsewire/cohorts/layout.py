@@ -1,0 +1,80 @@
+"""Where each member network's tensors live inside a cohort's packed tensors.
+
+A cohort stores the parameters of N networks in a few *packed* tensors whose first dimension indexes
+blocks (one row per layer, path or read-out of one member). A :class:`Slot` says that member ``m``'s
+tensor ``name``, viewed as ``view``, occupies ``packed[row][:view[0], :view[1], ...]``; everything outside
+the slots is padding, held at exactly zero by the packed masks. The same slots move parameters, masks,
+gradients and optimizer state between the packed form and one dict per member, so packing is one
+definition used everywhere (and compaction after a member finishes is unpack → repack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Member ``member``'s tensor ``name`` (viewed as ``view``) at ``packed_name[row]``, top-left aligned."""
+
+    member: int
+    name: str
+    packed_name: str
+    row: int
+    view: tuple[int, ...]
+
+    def index(self) -> tuple:
+        return (self.row, *(slice(0, s) for s in self.view))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The slots of every packed tensor plus each packed tensor's shape.
+
+    ``owners[packed_name]`` is a long tensor of length ``rows`` giving the member of every row (each row
+    belongs to exactly one member, which is what keeps per-network gradient norms, learning rates and
+    optimizer state separate).
+    """
+
+    slots: tuple[Slot, ...]
+    shapes: Mapping[str, tuple[int, ...]]
+
+    def __post_init__(self) -> None:
+        owners: dict[str, list[int]] = {name: [-1] * shape[0] for name, shape in self.shapes.items()}
+        for slot in self.slots:
+            row_owner = owners[slot.packed_name][slot.row]
+            if row_owner not in (-1, slot.member):
+                raise ValueError(f"row {slot.row} of {slot.packed_name} is shared by members {row_owner} and {slot.member}")
+            owners[slot.packed_name][slot.row] = slot.member
+        for name, rows in owners.items():
+            if -1 in rows:
+                raise ValueError(f"{name} has rows that belong to no member")
+        object.__setattr__(self, "_owners", {k: torch.tensor(v, dtype=torch.long) for k, v in owners.items()})
+
+    @property
+    def owners(self) -> dict[str, torch.Tensor]:
+        return self._owners  # type: ignore[attr-defined]
+
+    @property
+    def members(self) -> int:
+        return 1 + max(slot.member for slot in self.slots)
+
+    def pack(self, tensors: Sequence[Mapping[str, torch.Tensor]], *, dtype: torch.dtype | None = None,
+             device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+        """Packed tensors (zero padding) from one ``{name: tensor}`` dict per member."""
+        sample = next(iter(tensors[0].values()))
+        dtype = dtype or sample.dtype
+        out = {name: torch.zeros(shape, dtype=dtype, device=device) for name, shape in self.shapes.items()}
+        for slot in self.slots:
+            out[slot.packed_name][slot.index()] = tensors[slot.member][slot.name].reshape(slot.view).to(dtype)
+        return out
+
+    def unpack(self, packed: Mapping[str, torch.Tensor], shapes: Sequence[Mapping[str, torch.Size]]) -> list[dict[str, torch.Tensor]]:
+        """One ``{name: tensor}`` dict per member (copies, shaped as in ``shapes``) from packed tensors."""
+        out: list[dict[str, torch.Tensor]] = [{} for _ in shapes]
+        for slot in self.slots:
+            out[slot.member][slot.name] = packed[slot.packed_name][slot.index()].reshape(shapes[slot.member][slot.name]).clone()
+        return out
