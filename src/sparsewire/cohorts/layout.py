@@ -18,16 +18,20 @@ import torch
 
 @dataclass(frozen=True)
 class Slot:
-    """Member ``member``'s tensor ``name`` (viewed as ``view``) at ``packed_name[row]``, top-left aligned."""
+    """Member ``member``'s tensor ``name`` (viewed as ``view``) at ``packed_name[row]``, top-left aligned, or
+    starting at ``offset`` (one start per dimension of ``view``) so that several tensors of one member can
+    share a row (e.g. the weight blocks of one layer side by side)."""
 
     member: int
     name: str
     packed_name: str
     row: int
     view: tuple[int, ...]
+    offset: tuple[int, ...] = ()
 
     def index(self) -> tuple:
-        return (self.row, *(slice(0, s) for s in self.view))
+        starts = self.offset or (0,) * len(self.view)
+        return (self.row, *(slice(o, o + s) for o, s in zip(starts, self.view, strict=True)))
 
 
 @dataclass(frozen=True)

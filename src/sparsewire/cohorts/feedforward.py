@@ -1,0 +1,316 @@
+"""Cohorts of feed-forward networks: graph-built MLPs level by level, same-architecture models stacked.
+
+:class:`FeedForwardCohort` — N :class:`~sparsewire.graphs.feedforward.GraphNetwork` members (random-graph
+priors of any size and depth). Feed-forward has no time, so the natural packing is *level-major*: level
+``j`` computes layer ``j`` of every member at once. Each member's layer ``j`` is one packed row whose
+weight is its incoming edge blocks ``W_{i→j}`` side by side (the units of all its source layers
+concatenated), plus, for input-attached layers, its input weight. Rows of one level are bucketed by size
+(:func:`~sparsewire.cohorts.recurrent.partition_sizes`: padding traded against calls), and each bucket is
+one ``baddbmm`` over its rows (inputs gathered from one unit buffer) and one GEMM over ``(rows·S, F) @ x``
+for the shared input. The read-out is one more level. A member with fewer layers has no rows at the deeper
+levels, so work follows its real layers; padding is zero and stays zero.
+
+The whole pass is one ``autograd.Function`` with a hand-written backward: the forward writes every
+unit's activation once into a ``(units, B)`` buffer, and the backward walks the levels in reverse with a
+gradient buffer of the same shape, taking each activation's derivative from its output (ReLU, tanh,
+sigmoid, identity). Plain autograd would record an in-place write per level into the shared buffer and
+copy the whole buffer's gradient at each one (O(levels · units · B)); here memory is the two buffers.
+
+Why this packing (``benchmarks/cohort_throughput_mlp.py``): a prior network alone is one ``nn.Linear``
+call per edge block (up to ~1,000 for an 800-node Watts–Strogatz graph in edge order) on a few units each,
+so a batch is per-call overhead; level-major makes the call count the depth of the deepest member, shared
+by the whole cohort. The compute that remains is the input projection (784 × first-layer units per
+member), done as one large GEMM per bucket. Block-diagonal sparse products were not used: their setup per
+level costs more than the few hundred multiply-adds per unit of a level.
+
+:class:`StackedCohort` — same-architecture models that differ only in masks, seeds or hyper-parameters
+(``mlp``, ``lenet_300_100``, LeNet-5): ``torch.func.stack_module_state``-style stacking with
+``functional_call`` under ``vmap``; see its docstring for the measurement behind that choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sparsewire.cohorts.base import Cohort
+from sparsewire.cohorts.layout import Layout, Slot
+from sparsewire.cohorts.recurrent import partition_sizes
+
+
+def _relu_grad(h: torch.Tensor) -> torch.Tensor:
+    return (h > 0).to(h.dtype)
+
+
+def _tanh_grad(h: torch.Tensor) -> torch.Tensor:
+    return 1 - h * h
+
+
+def _sigmoid_grad(h: torch.Tensor) -> torch.Tensor:
+    return h * (1 - h)
+
+
+# activation name -> (in-place forward, derivative from the output); None: identity
+_ACTIVATIONS = {"relu": (torch.relu_, _relu_grad), "tanh": (torch.tanh_, _tanh_grad),
+                "sigmoid": (torch.sigmoid_, _sigmoid_grad), "identity": None}
+
+
+@dataclass
+class Stage:
+    """One bucket of one level: ``rows`` packed rows of ``size`` output units and ``width`` unit inputs.
+
+    ``inputs`` ``(rows, width)`` and ``outputs`` ``(rows, size)`` index the unit buffer (padding reads the
+    zero row and writes the trash row); ``params`` names the packed input weight (or None), unit weight
+    (or None) and bias; ``activate`` is False for the read-out.
+    """
+
+    rows: int
+    size: int
+    width: int
+    inputs: torch.Tensor
+    outputs: torch.Tensor
+    params: tuple[str | None, str | None, str]
+    activate: bool = True
+
+    def to(self, device: torch.device) -> Stage:
+        return Stage(self.rows, self.size, self.width, self.inputs.to(device), self.outputs.to(device), self.params,
+                     self.activate)
+
+
+class _Levels(torch.autograd.Function):
+    """The level loop with a hand-written backward (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, plan: tuple, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        stages, units, readout, activation = plan
+        batch = x.shape[0]
+        xt = x.t()
+        buf = x.new_zeros(units, batch)
+        it = iter(params)
+        for stage in stages:
+            inp = next(it) if stage.params[0] else None
+            weight = next(it) if stage.params[1] else None
+            bias = next(it).unsqueeze(-1)
+            if weight is not None:
+                gathered = buf.index_select(0, stage.inputs.flatten()).view(stage.rows, stage.width, batch)
+                z = torch.baddbmm(bias, weight, gathered)
+            else:
+                z = bias.expand(stage.rows, stage.size, batch).contiguous()
+            if inp is not None:
+                z.view(-1, batch).addmm_(inp.reshape(stage.rows * stage.size, -1), xt)
+            if stage.activate and activation is not None:
+                activation[0](z)
+            buf.index_copy_(0, stage.outputs.flatten(), z.view(-1, batch))
+        ctx.plan = plan
+        ctx.save_for_backward(x, buf, *params)
+        return buf[readout[0]:readout[1]].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        stages, units, readout, activation = ctx.plan
+        x, buf, *params = ctx.saved_tensors
+        batch = x.shape[0]
+        gbuf = torch.zeros_like(buf)
+        gbuf[readout[0]:readout[1]] = grad_out
+        grads: list[torch.Tensor | None] = [None] * len(params)
+        gx = torch.zeros_like(x) if ctx.needs_input_grad[1] else None
+        position = len(params)
+        for stage in reversed(stages):
+            count = sum(name is not None for name in stage.params)
+            position -= count
+            index = position
+            inp = params[index] if stage.params[0] else None
+            index += inp is not None
+            weight = params[index] if stage.params[1] else None
+            index += weight is not None
+            out_index = stage.outputs.flatten()
+            gz = gbuf.index_select(0, out_index).view(stage.rows, stage.size, batch)
+            if stage.activate and activation is not None:
+                gz = gz * activation[1](buf.index_select(0, out_index).view(stage.rows, stage.size, batch))
+            grads[index] = gz.sum(2)
+            index = position
+            if inp is not None:
+                flat = gz.reshape(stage.rows * stage.size, batch)
+                grads[index] = (flat @ x).view_as(inp)
+                if gx is not None:
+                    gx.add_(flat.t() @ inp.reshape(stage.rows * stage.size, -1))
+                index += 1
+            if weight is not None:
+                in_index = stage.inputs.flatten()
+                gathered = buf.index_select(0, in_index).view(stage.rows, stage.width, batch)
+                grads[index] = torch.bmm(gz, gathered.transpose(1, 2))
+                gbuf.index_add_(0, in_index, torch.bmm(weight.transpose(1, 2), gz).view(-1, batch))
+        return (None, gx, *grads)
+
+
+def _graph_spec(model: nn.Module) -> tuple[list[int], dict[int, list[int]], list[int], list[int]]:
+    """(layer sizes, incoming source layers per layer, input-attached layers, read-out layers)."""
+    from sparsewire.graphs.feedforward import GraphNetwork
+
+    if not isinstance(model, GraphNetwork):
+        raise TypeError(f"a feed-forward cohort takes GraphNetwork members, got {type(model).__name__}")
+    sizes = list(model.structure.sizes)
+    incoming: dict[int, list[int]] = {j: [] for j in range(len(sizes))}
+    for i, j in model.structure.blocks:
+        incoming[j].append(i)
+    return sizes, {j: sorted(v) for j, v in incoming.items()}, sorted(int(j) for j in model.inputs), \
+        sorted(int(j) for j in model.outputs)
+
+
+class FeedForwardCohort(Cohort):
+    """N :class:`~sparsewire.graphs.feedforward.GraphNetwork` members as one module (see the module docstring).
+
+    ``forward(x)`` takes the shared batch ``(B, ...)`` and returns ``(N, B, C)`` logits, member ``n`` at
+    ``[n]``, equal to ``members[n](x)`` (tested to 1e-5, gradients too). Members may differ in graph, size,
+    depth, attachment and initialisation; they must share the input size, the number of classes and the
+    activation.
+    """
+
+    bucket_overhead: float = 4096.0
+    """Padded multiply-adds (per example) that one more bucket per level is worth (see :func:`partition_sizes`)."""
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        specs = [_graph_spec(m) for m in members]
+        for what, values in [("input size", {m.in_features for m in members}),
+                             ("number of classes", {m.out_features for m in members}),
+                             ("activation", {m.activation_name for m in members})]:
+            if len(values) != 1:
+                raise ValueError(f"cohort members must share the {what}, got {sorted(map(str, values))}")
+        self.in_features, self.classes = members[0].in_features, members[0].out_features
+        self.activation_name = members[0].activation_name
+        n, features, classes = len(members), self.in_features, self.classes
+
+        # Unit buffer rows: every member's layers in turn, then the N·C logits, then a zero and a trash row.
+        offset, cursor = {}, 0
+        for m, (sizes, *_) in enumerate(specs):
+            for j, size in enumerate(sizes):
+                offset[(m, j)] = cursor
+                cursor += size
+        logits = cursor
+        zero, trash = logits + n * classes, logits + n * classes + 1
+        self._readout = (logits, logits + n * classes)
+        self._units = trash + 1
+
+        def units(m: int, layer: int) -> list[int]:
+            return list(range(offset[(m, layer)], offset[(m, layer)] + specs[m][0][layer]))
+
+        slots: list[Slot] = []
+        shapes: dict[str, tuple[int, ...]] = {}
+        stages: list[Stage] = []
+        # Hidden levels: one row per (member, layer), grouped by (level, input-attached, has unit inputs).
+        depth = max(len(sizes) for sizes, *_ in specs)
+        for level in range(depth):
+            rows = [(m, level) for m in range(n) if level < len(specs[m][0])]
+            groups: dict[tuple[bool, bool], list[tuple[int, int]]] = {}
+            for m, j in rows:
+                groups.setdefault((j in specs[m][2], bool(specs[m][1][j])), []).append((m, j))
+            for (attached, fed), group in sorted(groups.items()):
+                size = [specs[m][0][j] for m, j in group]
+                width = [sum(specs[m][0][i] for i in specs[m][1][j]) for m, j in group]
+                cost = [s * (w + (features if attached else 0) + 1) for s, w in zip(size, width, strict=True)]
+                for part in partition_sizes(cost, self.bucket_overhead):
+                    q = len(stages)
+                    chosen = sorted(part)
+                    smax, wmax = max(size[r] for r in chosen), max(width[r] for r in chosen)
+                    names = (f"in{q}" if attached else None, f"w{q}" if fed else None, f"b{q}")
+                    inputs, outputs = [], []
+                    for row, r in enumerate(chosen):
+                        m, j = group[r]
+                        sizes, incoming = specs[m][0], specs[m][1]
+                        slots.append(Slot(m, f"biases.{j}", f"b{q}", row, (sizes[j],)))
+                        if attached:
+                            slots.append(Slot(m, f"inputs.{j}.weight", f"in{q}", row, (sizes[j], features)))
+                        column, read = 0, []
+                        for i in incoming[j]:
+                            slots.append(Slot(m, f"edges.{i}_{j}.weight", f"w{q}", row, (sizes[j], sizes[i]), (0, column)))
+                            column += sizes[i]
+                            read += units(m, i)
+                        inputs.append(read + [zero] * (wmax - len(read)))
+                        outputs.append(units(m, j) + [trash] * (smax - sizes[j]))
+                    shapes[f"b{q}"] = (len(chosen), smax)
+                    if attached:
+                        shapes[f"in{q}"] = (len(chosen), smax, features)
+                    if fed:
+                        shapes[f"w{q}"] = (len(chosen), smax, wmax)
+                    stages.append(Stage(len(chosen), smax, wmax, torch.tensor(inputs, dtype=torch.long).view(len(chosen), wmax),
+                                        torch.tensor(outputs, dtype=torch.long), names))
+        # Read-out: one row per member, its read-out layers side by side.
+        width = [sum(specs[m][0][j] for j in specs[m][3]) for m in range(n)]
+        for part in partition_sizes([classes * w for w in width], self.bucket_overhead):
+            q = len(stages)
+            chosen = sorted(part)
+            wmax = max(width[m] for m in chosen)
+            inputs = []
+            for row, m in enumerate(chosen):
+                sizes, column, read = specs[m][0], 0, []
+                slots.append(Slot(m, "output_bias", f"b{q}", row, (classes,)))
+                for j in specs[m][3]:
+                    slots.append(Slot(m, f"outputs.{j}.weight", f"w{q}", row, (classes, sizes[j]), (0, column)))
+                    column += sizes[j]
+                    read += units(m, j)
+                inputs.append(read + [zero] * (wmax - len(read)))
+            shapes |= {f"b{q}": (len(chosen), classes), f"w{q}": (len(chosen), classes, wmax)}
+            outputs = [[logits + m * classes + c for c in range(classes)] for m in chosen]
+            stages.append(Stage(len(chosen), classes, wmax, torch.tensor(inputs, dtype=torch.long),
+                                torch.tensor(outputs, dtype=torch.long), (None, f"w{q}", f"b{q}"), activate=False))
+        self._stages = stages
+        self.depth = depth
+        super().__init__(members, Layout(tuple(slots), shapes))
+
+    def rebuild(self, members: Sequence[nn.Module]) -> FeedForwardCohort:
+        return FeedForwardCohort(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"the cohort's networks expect {self.in_features} input features, got {x.shape[1]}")
+        device = x.device
+        if self._stages[0].outputs.device != device:
+            self._stages = [stage.to(device) for stage in self._stages]
+        params = [getattr(self, name) for stage in self._stages for name in stage.params if name is not None]
+        plan = (self._stages, self._units, self._readout, _ACTIVATIONS[self.activation_name])
+        out = _Levels.apply(plan, x.to(params[0].dtype), *params)
+        return out.view(len(self), self.classes, x.shape[0]).transpose(1, 2)
+
+
+class StackedCohort(Cohort):
+    """N models of one architecture (same class, parameter names and shapes) that differ only in weights,
+    masks, seeds or hyper-parameters, e.g. ``mlp``, ``lenet_300_100`` or LeNet-5 over seeds and masks.
+
+    Parameter ``k`` of every member is stacked into packed tensor ``p{k}`` of shape ``(N, *shape)`` and the
+    forward pass is the first member's module run under ``torch.func.vmap`` with ``functional_call``
+    (members must hold no state other than parameters and masks; they are read, never changed).
+
+    Why ``vmap`` (measured on 1 thread, LeNet-300-100, batch 128, forward + backward): ``vmap`` 22 / 86 ms,
+    a hand-written ``baddbmm`` stack 23 / 88 ms and the members one after another 21 / 79 ms for
+    N = 8 / 32. Dense models of this size are compute-bound on a CPU, so stacking saves little per batch
+    (the gain is in the optimizer and the bookkeeping being one per cohort); ``vmap`` is as fast as the
+    hand-written path and covers any architecture, convolutions included.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        template = members[0]
+        signature = [(name, tuple(p.shape)) for name, p in template.named_parameters()]
+        for model in members[1:]:
+            if type(model) is not type(template) or [(n, tuple(p.shape)) for n, p in model.named_parameters()] != signature:
+                raise ValueError("a stacked cohort needs members of one architecture (same class, parameter names and "
+                                 f"shapes); {type(model).__name__} differs from {type(template).__name__}")
+        self._names = {f"p{k}": name for k, (name, _) in enumerate(signature)}
+        slots = [Slot(m, name, f"p{k}", m, shape) for m in range(len(members))
+                 for k, (name, shape) in enumerate(signature)]
+        shapes = {f"p{k}": (len(members), *shape) for k, (_, shape) in enumerate(signature)}
+        super().__init__(members, Layout(tuple(slots), shapes))
+
+    def rebuild(self, members: Sequence[nn.Module]) -> StackedCohort:
+        return StackedCohort(members)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        from torch.func import functional_call, vmap
+
+        template = self._members[0]
+        params = {name: getattr(self, packed) for packed, name in self._names.items()}
+        return vmap(lambda p, *xs: functional_call(template, p, xs), in_dims=(0, *([None] * len(inputs))))(params, *inputs)
