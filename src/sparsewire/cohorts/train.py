@@ -80,7 +80,9 @@ def evaluate_cohort(cohort: Cohort, data: Tensors, batch_size: int = 512,
     correct = torch.zeros(len(cohort), dtype=torch.float64)
     loss = torch.zeros(len(cohort), dtype=torch.float64)
     n = 0
+    device = next(cohort.parameters()).device
     for *inputs, target in batches(data, batch_size):
+        inputs, target = [t.to(device) for t in inputs], target.to(device)
         out = cohort(*inputs)
         loss += member_losses(out, target, loss_fn).double().cpu() * len(target)
         correct += (out.argmax(-1) == target.unsqueeze(0)).sum(1).double().cpu()
@@ -105,7 +107,8 @@ def iter_train_cohort(
     """Train ``members`` together (see the module docstring), yielding ``(index, model, result)`` the moment
     member ``index`` is done; it then holds its final (or, with validation and ``restore_best``, best) weights.
 
-    ``build(models)`` makes the cohort module (e.g. :class:`~sparsewire.cohorts.RecurrentCohort`).
+    ``build(models)`` makes the cohort module (e.g. :class:`~sparsewire.cohorts.RecurrentCohort`); it runs
+    on the members' device (move them first, e.g. ``model.to("cuda")``), and batches follow it there.
     """
     members = list(members)
     results = [MemberResult() for _ in members]
@@ -147,6 +150,8 @@ def iter_train_cohort(
         diverged: dict[int, str] = {}
         for step, (*inputs, target) in enumerate(batches(train_data, config.batch_size, generator), 1):
             tick = time.perf_counter()
+            device = next(cohort.parameters()).device
+            inputs, target = [t.to(device) for t in inputs], target.to(device)
             optimizer.zero_grad()
             losses = member_losses(cohort(*inputs), target, loss_fn)
             losses.sum().backward()

@@ -33,6 +33,7 @@ recorded as failed with the error and the sweep goes on. Trials are ordered netw
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import time
@@ -285,7 +286,8 @@ class ReberStructureStudy(StudyType):
         return result_row(trial, model, features, caught, test, result) | {"trial_seconds": time.perf_counter() - start}
 
     def cohorts(self, config: ReberStructureConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
-        """Trials of a shared batch order and the same cell, data and recipe, in chunks of ``cohort_size``."""
+        """Trials of a shared batch order and the same cell, data and recipe, in chunks of ``cohort_size``
+        (taken in turn from each cell)."""
         if config.batch_order != "shared" or config.cohort_size == 1:
             return [[i] for i in range(len(trials))]
         groups: dict[str, list[int]] = {}
@@ -293,7 +295,9 @@ class ReberStructureStudy(StudyType):
             shared = {k: v for k, v in trial.items() if k not in NETWORK_KEYS}
             shared["one_hot"] = trial["embedding_dim"] is None
             groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(i)
-        return [g[i:i + config.cohort_size] for g in groups.values() for i in range(0, len(g), config.cohort_size)]
+        chunks = [[g[i:i + config.cohort_size] for i in range(0, len(g), config.cohort_size)] for g in groups.values()]
+        # round-robin over cells (and other groups), so a sweep stopped early is balanced
+        return [chunk for round_ in itertools.zip_longest(*chunks) for chunk in round_ if chunk is not None]
 
     def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
         from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
