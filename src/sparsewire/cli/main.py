@@ -53,6 +53,21 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 @subcommand("run", _run_args)
 def _run(args: argparse.Namespace) -> int:
     """Run (or resume) a study from a YAML config; finished trials are skipped."""
+    import os
+
+    from sparsewire.data.sources import DIR_ENV_VAR
+
+    previous = os.environ.get(DIR_ENV_VAR)
+    try:
+        return _run_study(args)
+    finally:  # the data folder applies to this run (and its workers) only
+        if previous is None:
+            os.environ.pop(DIR_ENV_VAR, None)
+        else:
+            os.environ[DIR_ENV_VAR] = previous
+
+
+def _run_study(args: argparse.Namespace) -> int:
     from sparsewire.errors import EXIT_OK, EXIT_TRIALS
     from sparsewire.results.report import summary_table, write_report
     from sparsewire.studies import load_config, run_study

@@ -31,6 +31,17 @@ SUBDIR = "reber"
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+def _named(data_dir: str | Path | None) -> Path | None:
+    """:func:`sparsewire.data.sources.named_data_dir`, failing as a :class:`ReberError`."""
+    from sparsewire.data.errors import DataError
+    from sparsewire.data.sources import named_data_dir
+
+    try:
+        return named_data_dir(data_dir)
+    except DataError as err:
+        raise ReberError(str(err)) from err
+
+
 def search_paths(data_dir: str | Path | None = None) -> list[Path]:
     """Folders searched for the CSVs, in order: each root and its ``reber/`` subfolder.
 
@@ -38,13 +49,7 @@ def search_paths(data_dir: str | Path | None = None) -> list[Path]:
     :func:`sparsewire.data.sources.named_data_dir`) is the only root; else ``$SPARSEWIRE_DATA``, ``./data``,
     ``../shared/data``.
     """
-    from sparsewire.data.errors import DataError
-    from sparsewire.data.sources import named_data_dir
-
-    try:
-        named = named_data_dir(data_dir)
-    except DataError as err:
-        raise ReberError(str(err)) from err
+    named = _named(data_dir)
     if named is not None:
         roots = [named]
     else:
@@ -151,4 +156,5 @@ def load_reber(
     """
     if train_limit is not None and train_limit < 1 or test_limit is not None and test_limit < 1:
         raise ReberError("train_limit and test_limit must be positive")
-    return _load(None if data_dir is None else str(data_dir), int(val_size), int(seed), train_limit, test_limit)
+    named = _named(data_dir)  # the cache is keyed by the folder actually searched ($SPARSEWIRE_DATA_DIR included)
+    return _load(None if named is None else str(named), int(val_size), int(seed), train_limit, test_limit)

@@ -117,7 +117,11 @@ def _splits(name: str, data_dir: str | None, val_size: int, split_seed: int, tra
 
 def load_splits(config: DatasetConfig):
     """Load (and cache in this process) the dataset splits a config names."""
-    return _splits(config.name, config.data_dir, config.val_size, config.split_seed, config.train_limit, config.download)
+    from sparsewire.data.sources import named_data_dir
+
+    folder = named_data_dir(config.data_dir)  # the cache is keyed by the folder actually searched
+    return _splits(config.name, None if folder is None else str(folder), config.val_size, config.split_seed,
+                   config.train_limit, config.download)
 
 
 def build(model: ModelConfig, splits: Any) -> nn.Module:
