@@ -14,14 +14,23 @@ and layered metrics (dead units, log10 paths).
 built their networks) or ``random`` (a node ranking seeded by the trial seed, how every run before issue 11
 was built). The key joins a trial's config only when it is not ``random``, so configs that ask for
 ``random`` keep the ids of their recorded rows and edge-order trials get new ones.
+
+``batch_order``: ``shared`` (default) shuffles the training batches of every network with ``data_seed``, so
+networks of one dataset and recipe train together as a :class:`~sparsewire.cohorts.FeedForwardCohort` of
+up to ``cohort_size`` members (each member's result equals training it alone with that batch order; see
+:mod:`sparsewire.cohorts.train`); the trial then records ``data_seed``. ``per-network`` shuffles by each
+trial's own seed and trains networks one at a time (every run before cohorts; its trials keep their ids).
+Every row records ``batch_order``, ``data_seed`` and ``cohort_size``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +104,13 @@ class PriorStudyConfig(BaseModel):
         "edge-order", description="edge-order: each prior edge u -> v as networkx lists it (Stier et al.); random: "
         "a node ranking seeded by the trial seed (every run before issue 11)")
     seeds: list[int] = Field(default_factory=lambda: [0])
+    batch_order: Literal["shared", "per-network"] = Field(
+        "shared", description="shared: every network sees the same batches in the same order (shuffled by "
+        "`data_seed`), which lets networks train together in cohorts; per-network: shuffled by each trial's seed "
+        "(every run before cohorts), one network at a time")
+    data_seed: int = Field(0, description="seed of the shared batch order (batch_order: shared)")
+    cohort_size: int = Field(32, ge=1, le=4096, description="networks trained together as one computation "
+                             "(batch_order: shared); 1 trains them one at a time. Does not change any result.")
 
     @field_validator("activation")
     @classmethod
@@ -102,6 +118,58 @@ class PriorStudyConfig(BaseModel):
         if name not in ACTIVATIONS:
             raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
         return name
+
+
+NETWORK_KEYS = frozenset({"generator", "nodes", "params", "seed", "path", "graph_sha256"})
+"""Trial keys that differ between the networks of one cohort (everything else must be shared)."""
+
+
+def data_seed(trial: dict[str, Any]) -> int:
+    """The seed of the trial's batch order: the study's ``data_seed`` (shared) or the trial's own seed."""
+    return trial.get("data_seed", trial["seed"])
+
+
+def build_network(trial: dict[str, Any], splits: Any) -> GraphNetwork:
+    """The trial's network (graph from its generator or file, initialised with its seed)."""
+    seed = trial["seed"]
+    if trial["generator"] == GRAPHML:
+        graph = load_graphml(trial["path"])
+    else:
+        graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded by result_row instead
+        return GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes, activation=trial["activation"],
+                            seed=seed, outputs=trial["outputs"], orientation=trial.get("orientation", "random"))
+
+
+def result_row(trial: dict[str, Any], net: GraphNetwork, test_accuracy: float, val_accuracy: float, result) -> dict[str, Any]:
+    """One network's results row (the same whether it trained alone or in a cohort)."""
+    masks = Masks.of(net)
+    metrics = layered_metrics(net)
+    row = {
+        "dataset": trial["dataset"]["name"],
+        "generator": trial["generator"],
+        "nodes_requested": trial["nodes"],
+        "params": trial["params"],
+        "seed": trial["seed"],
+        "orientation": trial.get("orientation", "random"),
+        "batch_order": "shared" if "data_seed" in trial else "per-network",
+        "data_seed": data_seed(trial),
+        "test_accuracy": test_accuracy,
+        "val_accuracy": val_accuracy,
+        "weights_remaining": masks.remaining(),
+        "weights_total": masks.total(),
+        "density": masks.density(),
+        "layer_sizes": net.structure.sizes,
+        "dead_units": metrics["dead_units"],
+        "log10_paths": metrics["log10_paths"],
+        "effective_parameters": metrics["effective_parameters"],
+        "epochs": result.epochs,
+        "train_seconds": result.seconds,
+    }
+    row |= structural_features(net.dag)
+    row["feature_convention"] = "stier2021"
+    return row
 
 
 def _params(trial: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +196,8 @@ class PriorStudy(StudyType):
                   "train": config.train.model_dump(), "activation": config.activation, "outputs": config.outputs}
         if config.orientation != "random":  # absent: the earlier random orientation, so recorded ids stay
             shared["orientation"] = config.orientation
+        if config.batch_order == "shared":  # the data order is then the study's, not the trial's
+            shared["data_seed"] = config.data_seed
         out = []
         for prior in config.priors:
             if prior.generator == GRAPHML:
@@ -144,44 +214,59 @@ class PriorStudy(StudyType):
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(DatasetConfig(**trial["dataset"]))
-        seed = trial["seed"]
-        if trial["generator"] == GRAPHML:
-            graph = load_graphml(trial["path"])
-        else:
-            graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded below instead
-            net = GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes,
-                               activation=trial["activation"], seed=seed, outputs=trial["outputs"],
-                               orientation=trial.get("orientation", "random"))
-        torch.manual_seed(seed)
-        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=seed,
-                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {seed}")
-        masks = Masks.of(net)
-        metrics = layered_metrics(net)
-        row = {
-            "dataset": trial["dataset"]["name"],
-            "generator": trial["generator"],
-            "nodes_requested": trial["nodes"],
-            "params": trial["params"],
-            "seed": seed,
-            "orientation": trial.get("orientation", "random"),
-            "test_accuracy": evaluate(net, splits.test)["accuracy"],
-            "val_accuracy": evaluate(net, splits.val)["accuracy"],
-            "weights_remaining": masks.remaining(),
-            "weights_total": masks.total(),
-            "density": masks.density(),
-            "layer_sizes": net.structure.sizes,
-            "dead_units": metrics["dead_units"],
-            "log10_paths": metrics["log10_paths"],
-            "effective_parameters": metrics["effective_parameters"],
-            "epochs": result.epochs,
-            "train_seconds": result.seconds,
-        }
-        row |= structural_features(net.dag)
-        row["feature_convention"] = "stier2021"
-        row["trial_seconds"] = time.perf_counter() - start
-        return row
+        net = build_network(trial, splits)
+        torch.manual_seed(trial["seed"])
+        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=data_seed(trial),
+                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {trial['seed']}")
+        row = result_row(trial, net, evaluate(net, splits.test)["accuracy"], evaluate(net, splits.val)["accuracy"], result)
+        return row | {"cohort_size": 1, "trial_seconds": time.perf_counter() - start}
+
+    def cohorts(self, config: PriorStudyConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+        """Trials of a shared batch order and the same data, recipe and activation, in chunks of ``cohort_size``."""
+        if config.batch_order != "shared" or config.cohort_size == 1:
+            return [[i] for i in range(len(trials))]
+        groups: dict[str, list[int]] = {}
+        for i, trial in enumerate(trials):
+            shared = {k: v for k, v in trial.items() if k not in NETWORK_KEYS}
+            groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(i)
+        return [g[i:i + config.cohort_size] for g in groups.values() for i in range(0, len(g), config.cohort_size)]
+
+    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
+        from sparsewire.cohorts import FeedForwardCohort, evaluate_cohort, iter_train_cohort
+        from sparsewire.errors import TrainingDiverged
+
+        if len(trials) == 1:  # one network: trained alone, exactly as run_trial
+            try:
+                yield 0, self.run_trial(trials[0], context)
+            except Exception as err:  # noqa: BLE001 - recorded per trial (diverged or failed) by the runner
+                yield 0, err
+            return
+        first = trials[0]
+        start = time.perf_counter()
+        splits = load_splits(DatasetConfig(**first["dataset"]))
+        nets, members = {}, []
+        for index, trial in enumerate(trials):
+            try:
+                nets[index] = build_network(trial, splits)
+                members.append(index)
+            except Exception as err:  # noqa: BLE001 - e.g. an unreadable graph fails alone
+                yield index, err
+        if not members:
+            return
+        models = [nets[i] for i in members]
+        for pos, net, result in iter_train_cohort(
+                models, splits.train, TrainConfig(**first["train"]), build=FeedForwardCohort, val_data=splits.val,
+                seed=data_seed(first), progress=context.progress, desc=f"cohort of {len(models)} priors"):
+            index = members[pos]
+            if result.stopped == "diverged":
+                yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+                continue
+            tick = time.perf_counter()
+            alone = FeedForwardCohort([net])
+            test, val = (evaluate_cohort(alone, data, 2048)[0]["accuracy"] for data in (splits.test, splits.val))
+            yield index, result_row(trials[index], net, test, val, result) | {
+                "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
+                "cohort_wall_seconds": time.perf_counter() - start}
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return summarise(table)
