@@ -82,3 +82,11 @@ def test_a_read_only_folder_can_be_listed(study, tmp_path, capsys):
     finally:
         for path in [study, *study.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_report_into_a_read_only_folder_says_where_else(study, monkeypatch, capsys):
+    from sparsewire.results import report
+
+    monkeypatch.setattr(report.os, "access", lambda path, mode: False)
+    assert cli.main(["report", str(study)]) == 2
+    assert "not writable); write it elsewhere with --out DIR" in capsys.readouterr().err

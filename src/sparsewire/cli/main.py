@@ -45,7 +45,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                         "on a busy machine or with several workers)")
     p.add_argument("--wait", action="store_true", help="if another run holds the study folder, wait for it to end")
     p.add_argument("--force", action="store_true",
-                   help="record this study in a folder that holds another study (its rows are kept but hidden)")
+                   help="record this study in a folder that holds another study (its rows stay in the store; "
+                        "rows of another study type are hidden from tables)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
 

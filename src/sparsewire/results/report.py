@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,8 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
     out_dir = Path(out_dir)
     target = Path(to) if to is not None else out_dir
     target.mkdir(parents=True, exist_ok=True)
+    if not os.access(target, os.W_OK):
+        raise StoreError(f"cannot write the report into {target} (not writable); write it elsewhere with --out DIR")
     study, table, store = load_table(out_dir)
     failures = store.failures()
     diverged = store.errors("diverged")

@@ -212,7 +212,8 @@ def prepare_folder(study_type: StudyType, config: BaseModel, out_dir: Path, *, f
         return
     raise StudyMismatch(
         f"{out_dir} holds the {study} study {name!r}, not the {study_type.name} study {wanted!r}; "
-        "use another --out, or --force to record this study there (the other study's rows are kept but hidden)")
+        "use another --out, or --force to record this study there (its rows stay in the store; rows of another "
+        "study type are hidden from tables)")
 
 
 def run_study(
