@@ -47,9 +47,9 @@ def clip_member_grads(cohort: Cohort, max_norm: float) -> torch.Tensor:
     norms = member_grad_norms(cohort)
     coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
     for name in cohort.packed_names():
-        grad = getattr(cohort, name).grad
-        if grad is not None:
-            grad.mul_(_per_row(coef, cohort.owner(name), grad))
+        param = getattr(cohort, name)
+        if param.grad is not None:  # out of place: autograd may hand two parameters one gradient tensor
+            param.grad = param.grad * _per_row(coef, cohort.owner(name), param.grad)
     return norms
 
 

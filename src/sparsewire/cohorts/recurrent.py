@@ -28,7 +28,7 @@ from torch import nn
 
 from sparsewire.cohorts.base import Cohort
 from sparsewire.cohorts.layout import Layout, Slot
-from sparsewire.cohorts.wavefront import GATES, Bucket, wavefront
+from sparsewire.cohorts.wavefront import GATES, Bucket, Schedule, combine, wavefront
 
 INPUT = -1  # source "layer" of the input block: the embedded tokens
 
@@ -153,6 +153,7 @@ class RecurrentCohort(Cohort):
             slots += [Slot(m, f"graph_rnn.outputs.{j}.weight", "out", r, (self.classes, layers[m][j])),
                       Slot(m, f"graph_rnn.outputs.{j}.bias", "outb", r, (self.classes,))]
         shapes |= {"out": (len(readouts), self.classes, width), "outb": (len(readouts), self.classes)}
+        self._schedule: Schedule | None = None
         self._readout_units = torch.tensor([units(m, j, width, layers[m][j]) for m, j in readouts])
         self._readout_members = torch.tensor([m for m, _ in readouts])
         super().__init__(members, Layout(tuple(slots), shapes))
@@ -175,16 +176,16 @@ class RecurrentCohort(Cohort):
     def layer_outputs(self, tokens: torch.Tensor, active: list[int] | None = None) -> torch.Tensor:
         """Every member's every layer output, ``(T, units + 2, B)``, for time-major tokens ``(T, B)``."""
         device = tokens.device
-        if self._buckets[0].level.device != device:
+        if self._schedule is None or self._buckets[0].level.device != device:
             self._buckets = [b.to(device) for b in self._buckets]
+            self._schedule = Schedule(self._buckets, self.units, self.depth)
         params = []
         for q, bucket in enumerate(self._buckets):
             rows = len(bucket.levels)
-            params += [getattr(self, f"ih{q}").reshape(rows, -1, getattr(self, f"ih{q}").shape[-1]),
-                       getattr(self, f"hh{q}").reshape(rows, -1, bucket.hidden),
-                       getattr(self, f"bih{q}").reshape(rows, -1), getattr(self, f"bhh{q}").reshape(rows, -1)]
-        return wavefront(self.cell, self._embed(tokens), params, self._buckets, units=self.units, depth=self.depth,
-                         active=active)
+            params += combine(self.cell, getattr(self, f"ih{q}").reshape(rows, -1, getattr(self, f"ih{q}").shape[-1]),
+                              getattr(self, f"hh{q}").reshape(rows, -1, bucket.hidden),
+                              getattr(self, f"bih{q}").reshape(rows, -1), getattr(self, f"bhh{q}").reshape(rows, -1))
+        return wavefront(self.cell, self._embed(tokens), params, self._schedule, active=active)
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if tokens.dim() != 2:
