@@ -43,6 +43,19 @@ def test_quick_config_end_to_end_and_resume(shared_data, tmp_path):
     assert (again.done, again.skipped) == (0, 4)
 
 
+def test_cohorts_train_the_structures_of_one_seed_together_with_the_same_results(shared_data, tmp_path):
+    study_type, config = validate(quick(shared_data))
+    assert study_type.cohorts(config, [t.config for t in expand(study_type, config)]) == [[0, 1, 2, 3]]
+    one = run_study(*validate(quick(shared_data, cohort_size=1)), tmp_path / "alone", **QUIET)
+    together = run_study(*validate(quick(shared_data, cohort_size=4)), tmp_path / "cohort", **QUIET)
+    assert one.done == together.done == 4
+    a = pd.read_csv(tmp_path / "alone" / "results.csv").sort_values("trial_id")
+    b = pd.read_csv(tmp_path / "cohort" / "results.csv").sort_values("trial_id")
+    assert list(a.trial_id) == list(b.trial_id)
+    assert list(a.test_accuracy) == pytest.approx(list(b.test_accuracy), abs=1e-9)
+    assert set(b.cohort_size) == {4}
+
+
 def test_trials_and_bad_config(shared_data):
     study_type, config = validate(quick(shared_data, train_seeds=[0, 1], search_seeds=[0, 1]))
     trials = expand(study_type, config)

@@ -81,6 +81,9 @@ class ReberSearchConfig(BaseModel):
     train: TrainConfig = Field(default_factory=_default_train)
     train_seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     threads: int = Field(1, ge=1)
+    cohort_size: int = Field(16, ge=1, le=4096, description="structures of one training seed trained together as "
+                             "one computation (they share the seed's batch order anyway); 1 trains them one at a time. "
+                             "Does not change any result.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ReberSearchConfig:
@@ -114,6 +117,43 @@ def _prior_graph(priors: list[dict[str, Any]], seed: int, index: int):
     prior = PriorConfig(**priors[index % len(priors)])
     nodes = draw_nodes(seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
     return generate(prior.generator, nodes, seed=seed * 1_000_003 + index, **prior.params(nodes))
+
+
+def _network(trial: dict[str, Any], context: TrialContext):
+    """The trial's untrained network and the row fields known before training (structure, prediction)."""
+    from sparsewire.graphs.features import structural_features
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+    from sparsewire.search.genetic import from_key
+    from sparsewire.search.operators import canonical
+
+    fitness = fitness_of(trial["predictor"])
+    extra: dict[str, Any] = {}
+    if trial["kind"] == "search":
+        found = _search(trial, context)
+        if trial["rank"] >= len(found["top"]):
+            raise ValueError(f"the search found only {len(found['top'])} distinct structures; rank "
+                             f"{trial['rank']} does not exist (lower top_k or raise the population)")
+        genome, _ = found["top"][trial["rank"]]
+        dag = from_key(genome)
+        extra = {"search_best_per_generation": [h["best"] for h in found["history"]],
+                 "search_mean_per_generation": [h["mean"] for h in found["history"]],
+                 "search_evaluations": found["evaluations"]}
+    else:
+        seed = 20_000 + trial["search_seed"]
+        dag = canonical(_prior_graph(trial["priors"], seed, trial["rank"]), seed=seed + trial["rank"])
+    predicted = fitness(dag)
+    features = structural_features(dag)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
+                                         embedding_dim=trial["embedding_dim"], seed=trial["train_seed"])
+    return model, {
+        "kind": trial["kind"], "search_seed": trial["search_seed"], "rank": trial["rank"],
+        "train_seed": trial["train_seed"], "cell": trial["cell"],
+        "structure": f"{trial['kind']}-{trial['search_seed']}-{trial['rank']}",
+        "predicted_accuracy": predicted, **features, "feature_convention": "stier2021",
+        "warnings": [str(w.message) for w in caught][:3], **extra,
+    }
 
 
 def _search(trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
@@ -167,47 +207,57 @@ class ReberSearchStudy(StudyType):
         return out
 
     def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        from sparsewire.graphs.features import structural_features
-        from sparsewire.models.recurrent import GraphRecurrentClassifier
-        from sparsewire.search.genetic import from_key
-        from sparsewire.search.operators import canonical
-
         torch.set_num_threads(trial["threads"])
         start = time.perf_counter()
-        fitness = fitness_of(trial["predictor"])
-        extra: dict[str, Any] = {}
-        if trial["kind"] == "search":
-            found = _search(trial, context)
-            if trial["rank"] >= len(found["top"]):
-                raise ValueError(f"the search found only {len(found['top'])} distinct structures; rank "
-                                 f"{trial['rank']} does not exist (lower top_k or raise the population)")
-            genome, _ = found["top"][trial["rank"]]
-            dag = from_key(genome)
-            extra = {"search_best_per_generation": [h["best"] for h in found["history"]],
-                     "search_mean_per_generation": [h["mean"] for h in found["history"]],
-                     "search_evaluations": found["evaluations"]}
-        else:
-            seed = 20_000 + trial["search_seed"]
-            dag = canonical(_prior_graph(trial["priors"], seed, trial["rank"]), seed=seed + trial["rank"])
-        predicted = fitness(dag)
-        features = structural_features(dag)
+        model, row = _network(trial, context)
         splits = ReberDataConfig(**trial["data"]).load()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                             embedding_dim=trial["embedding_dim"], seed=trial["train_seed"])
         result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
                        seed=trial["train_seed"], progress=context.progress,
                        desc=f"{trial['kind']} {trial['search_seed']}/{trial['rank']} seed {trial['train_seed']}")
-        return {
-            "kind": trial["kind"], "search_seed": trial["search_seed"], "rank": trial["rank"],
-            "train_seed": trial["train_seed"], "cell": trial["cell"],
-            "structure": f"{trial['kind']}-{trial['search_seed']}-{trial['rank']}",
-            "predicted_accuracy": predicted, **features, "feature_convention": "stier2021",
-            "test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
-            "warnings": [str(w.message) for w in caught][:3], **extra,
-            "epochs": result.epochs, "train_seconds": result.seconds, "trial_seconds": time.perf_counter() - start,
-        }
+        return row | {"test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
+                      "epochs": result.epochs, "train_seconds": result.seconds,
+                      "trial_seconds": time.perf_counter() - start}
+
+    def cohorts(self, config: ReberSearchConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+        """Every structure trained with one seed sees that seed's batches: they train together in cohorts of
+        ``cohort_size`` (nothing a trial computes changes, so no trial id does)."""
+        by_seed: dict[int, list[int]] = {}
+        for i, trial in enumerate(trials):
+            by_seed.setdefault(trial["train_seed"], []).append(i)
+        size = config.cohort_size
+        return [g[i:i + size] for g in by_seed.values() for i in range(0, len(g), size)]
+
+    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
+        from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
+        from sparsewire.errors import TrainingDiverged
+
+        first = trials[0]
+        torch.set_num_threads(first["threads"])
+        start = time.perf_counter()
+        built, members = {}, []
+        for index, trial in enumerate(trials):
+            try:
+                built[index] = _network(trial, context)
+                members.append(index)
+            except Exception as err:  # noqa: BLE001 - e.g. a rank the search did not find fails alone
+                yield index, err
+        if not members:
+            return
+        splits = ReberDataConfig(**first["data"]).load()
+        models = [built[i][0] for i in members]
+        for pos, model, result in iter_train_cohort(
+                models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
+                seed=first["train_seed"], progress=context.progress, desc=f"cohort of {len(models)}"):
+            index = members[pos]
+            if result.stopped == "diverged":
+                yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+                continue
+            tick = time.perf_counter()
+            test = evaluate_cohort(RecurrentCohort([model]), splits.test, 2048)[0]["accuracy"]
+            yield index, built[index][1] | {
+                "test_accuracy": test, "val_accuracy": result.best_val_accuracy, "epochs": result.epochs,
+                "train_seconds": result.seconds, "trial_seconds": result.seconds + time.perf_counter() - tick,
+                "cohort_size": len(models), "cohort_wall_seconds": time.perf_counter() - start}
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return search_summary(table)

@@ -155,12 +155,12 @@ def execute_work(work: Work, out_dir: str | Path, progress: bool = False) -> lis
 
 
 def group_work(study_type: StudyType, config: BaseModel, trials: list[Trial]) -> list[Work]:
-    """The study's cohorts (:meth:`StudyType.cohorts`) over ``trials``; single trials stay trials."""
+    """The study's cohorts (:meth:`StudyType.cohorts`) over ``trials``; a group of one is a plain trial
+    (:meth:`StudyType.run_trial`: trained alone, as without cohorts)."""
     groups = study_type.cohorts(config, [t.config for t in trials])
     if sorted(i for g in groups for i in g) != list(range(len(trials))):
         raise ValueError(f"{study_type.name}.cohorts must place every trial in exactly one group")
-    return [trials[g[0]] if len(g) == 1 and type(study_type).run_cohort is StudyType.run_cohort
-            else Group(tuple(trials[i] for i in g)) for g in groups]
+    return [trials[g[0]] if len(g) == 1 else Group(tuple(trials[i] for i in g)) for g in groups]
 
 
 Executor = Callable[[list[Work], Path, bool], Iterator[Outcome]]
