@@ -41,30 +41,43 @@ from sparsewire.cohorts.layout import Layout, Slot
 from sparsewire.cohorts.recurrent import partition_sizes
 
 
-def _relu_grad(h: torch.Tensor) -> torch.Tensor:
-    return (h > 0).to(h.dtype)
+def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.threshold_backward(grad, out, 0)
 
 
-def _tanh_grad(h: torch.Tensor) -> torch.Tensor:
-    return 1 - h * h
+# activation name -> (in-place forward, backward from the output); None: identity
+_ACTIVATIONS = {"relu": (torch.relu_, _relu_backward), "tanh": (torch.tanh_, torch.ops.aten.tanh_backward),
+                "sigmoid": (torch.sigmoid_, torch.ops.aten.sigmoid_backward), "identity": None}
+
+WIDTHS = sorted({m << k for k in range(40) for m in (2, 3)} | {1})
+"""Row widths of the packed block tensors: a block of ``n`` entries goes to the narrowest width ``≥ n``
+(padding at most a third), so a cohort has a few dozen packed tensors however many levels it has."""
 
 
-def _sigmoid_grad(h: torch.Tensor) -> torch.Tensor:
-    return h * (1 - h)
+@dataclass(frozen=True)
+class Block:
+    """Rows ``start:start + rows`` of packed tensor number ``tensor``, each row's leading entries viewed as ``shape``."""
 
+    tensor: int
+    start: int
+    rows: int
+    shape: tuple[int, ...]
 
-# activation name -> (in-place forward, derivative from the output); None: identity
-_ACTIVATIONS = {"relu": (torch.relu_, _relu_grad), "tanh": (torch.tanh_, _tanh_grad),
-                "sigmoid": (torch.sigmoid_, _sigmoid_grad), "identity": None}
+    def view(self, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        numel = 1
+        for s in self.shape:
+            numel *= s
+        return tensors[self.tensor][self.start:self.start + self.rows, :numel].view(self.rows, *self.shape)
 
 
 @dataclass
 class Stage:
     """One bucket of one level: ``rows`` packed rows of ``size`` output units and ``width`` unit inputs.
 
-    ``inputs`` ``(rows, width)`` and ``outputs`` ``(rows, size)`` index the unit buffer (padding reads the
-    zero row and writes the trash row); ``params`` names the packed input weight (or None), unit weight
-    (or None) and bias; ``activate`` is False for the read-out.
+    ``inputs`` ``(rows·width,)`` and ``outputs`` ``(rows·size,)`` index the unit buffer (padding reads the
+    zero row and writes the trash row). ``weight`` ``(rows, size, width)`` and ``bias`` ``(rows, size)`` are
+    blocks of the packed tensors; ``inp`` is the index of the packed input weight ``(rows, size, F)`` of an
+    input-attached stage; ``activate`` is False for the read-out.
     """
 
     rows: int
@@ -72,12 +85,14 @@ class Stage:
     width: int
     inputs: torch.Tensor
     outputs: torch.Tensor
-    params: tuple[str | None, str | None, str]
+    weight: Block | None
+    bias: Block
+    inp: int | None
     activate: bool = True
 
     def to(self, device: torch.device) -> Stage:
-        return Stage(self.rows, self.size, self.width, self.inputs.to(device), self.outputs.to(device), self.params,
-                     self.activate)
+        return Stage(self.rows, self.size, self.width, self.inputs.to(device), self.outputs.to(device), self.weight,
+                     self.bias, self.inp, self.activate)
 
 
 class _Levels(torch.autograd.Function):
@@ -89,22 +104,21 @@ class _Levels(torch.autograd.Function):
         batch = x.shape[0]
         xt = x.t()
         buf = x.new_zeros(units, batch)
-        it = iter(params)
+        outs = []
         for stage in stages:
-            inp = next(it) if stage.params[0] else None
-            weight = next(it) if stage.params[1] else None
-            bias = next(it).unsqueeze(-1)
-            if weight is not None:
-                gathered = buf.index_select(0, stage.inputs.flatten()).view(stage.rows, stage.width, batch)
-                z = torch.baddbmm(bias, weight, gathered)
+            bias = stage.bias.view(params).unsqueeze(-1)
+            if stage.weight is not None:
+                gathered = buf.index_select(0, stage.inputs).view(stage.rows, stage.width, batch)
+                z = torch.baddbmm(bias, stage.weight.view(params), gathered)
             else:
                 z = bias.expand(stage.rows, stage.size, batch).contiguous()
-            if inp is not None:
-                z.view(-1, batch).addmm_(inp.reshape(stage.rows * stage.size, -1), xt)
+            if stage.inp is not None:
+                z.view(-1, batch).addmm_(params[stage.inp].view(stage.rows * stage.size, -1), xt)
             if stage.activate and activation is not None:
                 activation[0](z)
-            buf.index_copy_(0, stage.outputs.flatten(), z.view(-1, batch))
-        ctx.plan = plan
+            buf.index_copy_(0, stage.outputs, z.view(-1, batch))
+            outs.append(z)
+        ctx.plan, ctx.outs = plan, outs
         ctx.save_for_backward(x, buf, *params)
         return buf[readout[0]:readout[1]].clone()
 
@@ -116,34 +130,23 @@ class _Levels(torch.autograd.Function):
         batch = x.shape[0]
         gbuf = torch.zeros_like(buf)
         gbuf[readout[0]:readout[1]] = grad_out
-        grads: list[torch.Tensor | None] = [None] * len(params)
+        grads = [torch.zeros_like(p) for p in params]
         gx = torch.zeros_like(x) if ctx.needs_input_grad[1] else None
-        position = len(params)
-        for stage in reversed(stages):
-            count = sum(name is not None for name in stage.params)
-            position -= count
-            index = position
-            inp = params[index] if stage.params[0] else None
-            index += inp is not None
-            weight = params[index] if stage.params[1] else None
-            index += weight is not None
-            out_index = stage.outputs.flatten()
-            gz = gbuf.index_select(0, out_index).view(stage.rows, stage.size, batch)
+        for stage, out in zip(reversed(stages), reversed(ctx.outs), strict=True):
+            gz = gbuf.index_select(0, stage.outputs).view(stage.rows, stage.size, batch)
             if stage.activate and activation is not None:
-                gz = gz * activation[1](buf.index_select(0, out_index).view(stage.rows, stage.size, batch))
-            grads[index] = gz.sum(2)
-            index = position
-            if inp is not None:
-                flat = gz.reshape(stage.rows * stage.size, batch)
-                grads[index] = (flat @ x).view_as(inp)
+                gz = activation[1](gz, out)
+            stage.bias.view(grads).copy_(gz.sum(2))
+            if stage.inp is not None:
+                flat = gz.view(stage.rows * stage.size, batch)
+                grads[stage.inp] = (flat @ x).view_as(params[stage.inp])
                 if gx is not None:
-                    gx.add_(flat.t() @ inp.reshape(stage.rows * stage.size, -1))
-                index += 1
-            if weight is not None:
-                in_index = stage.inputs.flatten()
-                gathered = buf.index_select(0, in_index).view(stage.rows, stage.width, batch)
-                grads[index] = torch.bmm(gz, gathered.transpose(1, 2))
-                gbuf.index_add_(0, in_index, torch.bmm(weight.transpose(1, 2), gz).view(-1, batch))
+                    gx.addmm_(flat.t(), params[stage.inp].view(stage.rows * stage.size, -1))
+            if stage.weight is not None:
+                gathered = buf.index_select(0, stage.inputs).view(stage.rows, stage.width, batch)
+                torch.bmm(gz, gathered.transpose(1, 2), out=stage.weight.view(grads))
+                gbuf.index_add_(0, stage.inputs, torch.bmm(stage.weight.view(params).transpose(1, 2), gz).view(-1, batch))
+        ctx.outs = None
         return (None, gx, *grads)
 
 
@@ -159,6 +162,31 @@ def _graph_spec(model: nn.Module) -> tuple[list[int], dict[int, list[int]], list
         incoming[j].append(i)
     return sizes, {j: sorted(v) for j, v in incoming.items()}, sorted(int(j) for j in model.inputs), \
         sorted(int(j) for j in model.outputs)
+
+
+class _Packer:
+    """Places blocks in packed tensors ``p{width}`` (rows of the narrowest width that holds them) and input
+    weights in tensors of their own, collecting the slots and shapes of the layout."""
+
+    def __init__(self) -> None:
+        self.slots: list[Slot] = []
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.rows: dict[int, int] = {}  # width -> rows used so far
+
+    def block(self, shape: tuple[int, ...], members: list[int]) -> tuple[str, Block]:
+        """A block of ``len(members)`` consecutive rows (row ``r`` owned by ``members[r]``) viewed as ``shape``."""
+        numel = 1
+        for s in shape:
+            numel *= s
+        width = next(w for w in WIDTHS if w >= numel)
+        start = self.rows.get(width, 0)
+        self.rows[width] = start + len(members)
+        return f"p{width}", Block(width, start, len(members), shape)
+
+    def finish(self) -> tuple[Layout, list[str]]:
+        """The layout and the packed tensor names in the order the forward pass takes them."""
+        self.shapes |= {f"p{w}": (rows, w) for w, rows in sorted(self.rows.items())}
+        return Layout(tuple(self.slots), self.shapes), list(self.shapes)
 
 
 class FeedForwardCohort(Cohort):
@@ -198,68 +226,84 @@ class FeedForwardCohort(Cohort):
         def units(m: int, layer: int) -> list[int]:
             return list(range(offset[(m, layer)], offset[(m, layer)] + specs[m][0][layer]))
 
-        slots: list[Slot] = []
-        shapes: dict[str, tuple[int, ...]] = {}
-        stages: list[Stage] = []
-        # Hidden levels: one row per (member, layer), grouped by (level, input-attached, has unit inputs).
+        packer = _Packer()
+        slots = packer.slots
+        pending: list[tuple] = []  # (stage fields, weight block name, bias block name, input tensor name)
+
+        def add_stage(group: list[tuple[int, int]], smax: int, wmax: int, inputs: list[int], outputs: list[int],
+                      attached: bool, activate: bool = True) -> None:
+            owners = [m for m, _ in group]
+            q = len(pending)
+            wname, weight = packer.block((smax, wmax), owners) if wmax else (None, None)
+            bname, bias = packer.block((smax,), owners)
+            iname = f"in{q}" if attached else None
+            for row, (m, j) in enumerate(group):
+                sizes, incoming = specs[m][0], specs[m][1]
+                if j < 0:  # the read-out
+                    slots.append(Slot(m, "output_bias", bname, bias.start + row, (classes,), block=(smax,)))
+                    column = 0
+                    for k in specs[m][3]:
+                        slots.append(Slot(m, f"outputs.{k}.weight", wname, weight.start + row, (classes, sizes[k]),
+                                          (0, column), (smax, wmax)))
+                        column += sizes[k]
+                    continue
+                slots.append(Slot(m, f"biases.{j}", bname, bias.start + row, (sizes[j],), block=(smax,)))
+                if attached:
+                    slots.append(Slot(m, f"inputs.{j}.weight", iname, row, (sizes[j], features)))
+                column = 0
+                for i in incoming[j]:
+                    slots.append(Slot(m, f"edges.{i}_{j}.weight", wname, weight.start + row, (sizes[j], sizes[i]),
+                                      (0, column), (smax, wmax)))
+                    column += sizes[i]
+            if attached:
+                packer.shapes[iname] = (len(group), smax, features)
+            pending.append((len(group), smax, wmax, torch.tensor(inputs, dtype=torch.long),
+                            torch.tensor(outputs, dtype=torch.long), wname, weight, bname, bias, iname, activate))
+
+        # Hidden levels: one row per (member, layer), grouped by (input-attached, has unit inputs), bucketed by size.
         depth = max(len(sizes) for sizes, *_ in specs)
         for level in range(depth):
-            rows = [(m, level) for m in range(n) if level < len(specs[m][0])]
             groups: dict[tuple[bool, bool], list[tuple[int, int]]] = {}
-            for m, j in rows:
-                groups.setdefault((j in specs[m][2], bool(specs[m][1][j])), []).append((m, j))
-            for (attached, fed), group in sorted(groups.items()):
+            for m in range(n):
+                if level < len(specs[m][0]):
+                    groups.setdefault((level in specs[m][2], bool(specs[m][1][level])), []).append((m, level))
+            for (attached, _), group in sorted(groups.items()):
                 size = [specs[m][0][j] for m, j in group]
                 width = [sum(specs[m][0][i] for i in specs[m][1][j]) for m, j in group]
                 cost = [s * (w + (features if attached else 0) + 1) for s, w in zip(size, width, strict=True)]
                 for part in partition_sizes(cost, self.bucket_overhead):
-                    q = len(stages)
-                    chosen = sorted(part)
-                    smax, wmax = max(size[r] for r in chosen), max(width[r] for r in chosen)
-                    names = (f"in{q}" if attached else None, f"w{q}" if fed else None, f"b{q}")
+                    chosen = [group[r] for r in sorted(part)]
+                    smax, wmax = max(size[r] for r in part), max(width[r] for r in part)
                     inputs, outputs = [], []
-                    for row, r in enumerate(chosen):
-                        m, j = group[r]
-                        sizes, incoming = specs[m][0], specs[m][1]
-                        slots.append(Slot(m, f"biases.{j}", f"b{q}", row, (sizes[j],)))
-                        if attached:
-                            slots.append(Slot(m, f"inputs.{j}.weight", f"in{q}", row, (sizes[j], features)))
-                        column, read = 0, []
-                        for i in incoming[j]:
-                            slots.append(Slot(m, f"edges.{i}_{j}.weight", f"w{q}", row, (sizes[j], sizes[i]), (0, column)))
-                            column += sizes[i]
-                            read += units(m, i)
-                        inputs.append(read + [zero] * (wmax - len(read)))
-                        outputs.append(units(m, j) + [trash] * (smax - sizes[j]))
-                    shapes[f"b{q}"] = (len(chosen), smax)
-                    if attached:
-                        shapes[f"in{q}"] = (len(chosen), smax, features)
-                    if fed:
-                        shapes[f"w{q}"] = (len(chosen), smax, wmax)
-                    stages.append(Stage(len(chosen), smax, wmax, torch.tensor(inputs, dtype=torch.long).view(len(chosen), wmax),
-                                        torch.tensor(outputs, dtype=torch.long), names))
+                    for m, j in chosen:
+                        read = [u for i in specs[m][1][j] for u in units(m, i)]
+                        inputs += read + [zero] * (wmax - len(read))
+                        outputs += units(m, j) + [trash] * (smax - specs[m][0][j])
+                    add_stage(chosen, smax, wmax, inputs, outputs, attached)
         # Read-out: one row per member, its read-out layers side by side.
         width = [sum(specs[m][0][j] for j in specs[m][3]) for m in range(n)]
         for part in partition_sizes([classes * w for w in width], self.bucket_overhead):
-            q = len(stages)
             chosen = sorted(part)
             wmax = max(width[m] for m in chosen)
             inputs = []
-            for row, m in enumerate(chosen):
-                sizes, column, read = specs[m][0], 0, []
-                slots.append(Slot(m, "output_bias", f"b{q}", row, (classes,)))
-                for j in specs[m][3]:
-                    slots.append(Slot(m, f"outputs.{j}.weight", f"w{q}", row, (classes, sizes[j]), (0, column)))
-                    column += sizes[j]
-                    read += units(m, j)
-                inputs.append(read + [zero] * (wmax - len(read)))
-            shapes |= {f"b{q}": (len(chosen), classes), f"w{q}": (len(chosen), classes, wmax)}
-            outputs = [[logits + m * classes + c for c in range(classes)] for m in chosen]
-            stages.append(Stage(len(chosen), classes, wmax, torch.tensor(inputs, dtype=torch.long),
-                                torch.tensor(outputs, dtype=torch.long), (None, f"w{q}", f"b{q}"), activate=False))
-        self._stages = stages
+            for m in chosen:
+                read = [u for j in specs[m][3] for u in units(m, j)]
+                inputs += read + [zero] * (wmax - len(read))
+            outputs = [logits + m * classes + c for m in chosen for c in range(classes)]
+            add_stage([(m, -1) for m in chosen], classes, wmax, inputs, outputs, False, activate=False)
+
+        layout, names = packer.finish()
+        position = {name: k for k, name in enumerate(names)}
+
+        def located(name: str | None, block: Block | None) -> Block | None:
+            return None if block is None else Block(position[name], block.start, block.rows, block.shape)
+
+        self._stages = [Stage(rows, smax, wmax, inputs, outputs, located(wname, weight), located(bname, bias),
+                              None if iname is None else position[iname], activate)
+                        for rows, smax, wmax, inputs, outputs, wname, weight, bname, bias, iname, activate in pending]
+        self._param_names = names
         self.depth = depth
-        super().__init__(members, Layout(tuple(slots), shapes))
+        super().__init__(members, layout)
 
     def rebuild(self, members: Sequence[nn.Module]) -> FeedForwardCohort:
         return FeedForwardCohort(members)
@@ -271,7 +315,7 @@ class FeedForwardCohort(Cohort):
         device = x.device
         if self._stages[0].outputs.device != device:
             self._stages = [stage.to(device) for stage in self._stages]
-        params = [getattr(self, name) for stage in self._stages for name in stage.params if name is not None]
+        params = [getattr(self, name) for name in self._param_names]
         plan = (self._stages, self._units, self._readout, _ACTIVATIONS[self.activation_name])
         out = _Levels.apply(plan, x.to(params[0].dtype), *params)
         return out.view(len(self), self.classes, x.shape[0]).transpose(1, 2)

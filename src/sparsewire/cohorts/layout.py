@@ -10,6 +10,7 @@ definition used everywhere (and compaction after a member finishes is unpack →
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,11 @@ import torch
 class Slot:
     """Member ``member``'s tensor ``name`` (viewed as ``view``) at ``packed_name[row]``, top-left aligned, or
     starting at ``offset`` (one start per dimension of ``view``) so that several tensors of one member can
-    share a row (e.g. the weight blocks of one layer side by side)."""
+    share a row (e.g. the weight blocks of one layer side by side).
+
+    ``block``: the row is a flat vector whose leading ``prod(block)`` entries are viewed as ``block`` (and
+    the slot lies in that view), so blocks of different shapes can share one packed tensor of rows.
+    """
 
     member: int
     name: str
@@ -28,10 +33,19 @@ class Slot:
     row: int
     view: tuple[int, ...]
     offset: tuple[int, ...] = ()
+    block: tuple[int, ...] = ()
 
     def index(self) -> tuple:
         starts = self.offset or (0,) * len(self.view)
         return (self.row, *(slice(o, o + s) for o, s in zip(starts, self.view, strict=True)))
+
+    def region(self, packed: torch.Tensor) -> torch.Tensor:
+        """The view of ``packed`` this slot occupies."""
+        if not self.block:
+            return packed[self.index()]
+        starts = self.offset or (0,) * len(self.view)
+        row = packed[self.row, :math.prod(self.block)].view(self.block)
+        return row[tuple(slice(o, o + s) for o, s in zip(starts, self.view, strict=True))]
 
 
 @dataclass(frozen=True)
@@ -73,12 +87,12 @@ class Layout:
         dtype = dtype or sample.dtype
         out = {name: torch.zeros(shape, dtype=dtype, device=device) for name, shape in self.shapes.items()}
         for slot in self.slots:
-            out[slot.packed_name][slot.index()] = tensors[slot.member][slot.name].reshape(slot.view).to(dtype)
+            slot.region(out[slot.packed_name])[...] = tensors[slot.member][slot.name].reshape(slot.view).to(dtype)
         return out
 
     def unpack(self, packed: Mapping[str, torch.Tensor], shapes: Sequence[Mapping[str, torch.Size]]) -> list[dict[str, torch.Tensor]]:
         """One ``{name: tensor}`` dict per member (copies, shaped as in ``shapes``) from packed tensors."""
         out: list[dict[str, torch.Tensor]] = [{} for _ in shapes]
         for slot in self.slots:
-            out[slot.member][slot.name] = packed[slot.packed_name][slot.index()].reshape(shapes[slot.member][slot.name]).clone()
+            out[slot.member][slot.name] = slot.region(packed[slot.packed_name]).reshape(shapes[slot.member][slot.name]).clone()
         return out
