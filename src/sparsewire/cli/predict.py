@@ -24,6 +24,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="column telling repeated training runs of one structure apart (e.g. train_seed): report "
                         "the R² ceiling set by training noise and predict each structure's mean accuracy")
     p.add_argument("--no-ablations", action="store_true", help="skip the counts-only / all-but-counts feature sets")
+    p.add_argument("--graph", default=None, choices=["wl"],
+                   help="also score predictors that read each row's graph: wl = Weisfeiler-Lehman pattern frequencies")
     p.add_argument("--out", default=None, help="where prediction.md goes (default: the study folder)")
     p.add_argument("--include-diverged", action="store_true",
                    help="keep trials whose training diverged (they have no accuracy, so they count as dropped rows)")
@@ -40,13 +42,14 @@ def _predict(args: argparse.Namespace) -> int:
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()] if args.predictors else list(PREDICTORS)
     results = predict_performance(table, features=features, target=args.target, by=args.by, predictors=predictors,
                                   folds=args.folds, repeats=args.repeats, seed=args.seed,
-                                  ablations=not args.no_ablations, progress=not args.no_progress, runs=args.runs)
+                                  ablations=not args.no_ablations, progress=not args.no_progress, runs=args.runs,
+                                  graph=args.graph)
     source = Path(args.source)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent)
     parts = ["sparsewire", "predict", args.source, "--target", args.target, "--folds", str(args.folds),
              "--repeats", str(args.repeats), "--seed", str(args.seed)]
     for flag, value in [("--by", args.by), ("--features", args.features), ("--predictors", args.predictors),
-                        ("--runs", args.runs)]:
+                        ("--runs", args.runs), ("--graph", args.graph)]:
         if value:
             parts += [flag, value]
     if args.no_ablations:

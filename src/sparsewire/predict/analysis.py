@@ -66,12 +66,20 @@ def predict_group(
     seed: int = 0,
     ablations: bool = True,
     progress: bool = False,
+    graph_columns: Sequence[str] = (),
 ) -> GroupPrediction:
-    """Correlations, CV R² per (feature set, predictor), importances and an out-of-fold scatter for one table."""
-    data, dropped = clean(table, features, target)
+    """Correlations, CV R² per (feature set, predictor), importances and an out-of-fold scatter for one table.
+
+    ``graph_columns`` (e.g. WL pattern frequencies, :mod:`sparsewire.predict.graph_kernel`) add the feature
+    sets ``graph (WL)`` and ``all + graph (WL)``; correlations, importances and the scatter stay on ``features``.
+    """
+    data, dropped = clean(table, [*features, *graph_columns], target)
     if data[target].nunique() < 2:
         raise PredictError(f"{group}: the target {target!r} is constant over {len(data)} rows; nothing to predict")
     sets = feature_sets(features, ablations)
+    if graph_columns:
+        sets["graph (WL)"] = list(graph_columns)
+        sets["all + graph (WL)"] = [*features, *graph_columns]
     cv = cv_table(data, sets, target, predictors, folds=folds, repeats=repeats, seed=seed, progress=progress)
     best = cv[cv["features"] == "all"].sort_values("r2_mean", ascending=False).iloc[0]["predictor"]
     x = data[list(features)].to_numpy(dtype=float)
@@ -96,6 +104,7 @@ def predict_performance(
     progress: bool = False,
     runs: str | None = None,
     recompute: bool = True,
+    graph: str | None = None,
 ) -> list[GroupPrediction]:
     """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
 
@@ -109,6 +118,10 @@ def predict_performance(
     that tells repeated training runs of one structure apart (e.g. ``train_seed``): each group then also
     gets its :class:`~sparsewire.predict.repeats.Repeatability` (the R² ceiling), and the predictors are
     scored on the mean accuracy per structure, so that no structure is in a training and a test fold at once.
+
+    ``graph="wl"`` also scores predictors that read each row's graph (rebuilt from the row) through its
+    Weisfeiler–Lehman pattern frequencies (:mod:`sparsewire.predict.graph_kernel`), alone and next to the 23
+    features.
     """
     for p in predictors:
         if p not in PREDICTORS:
@@ -117,8 +130,17 @@ def predict_performance(
         raise PredictError(f"no accuracy column {target!r}; columns: {list(table.columns)}")
     table, note = _feature_definitions(table, recompute)
     features = list(features) if features else default_features(table)
+    graph_columns: list[str] = []
+    if graph is not None:
+        if graph != "wl":
+            raise PredictError(f"unknown graph representation {graph!r}; choose 'wl' (Weisfeiler-Lehman)")
+        from sparsewire.predict.graph_kernel import add_wl_columns
+
+        table, graph_columns = add_wl_columns(table)
+        if not graph_columns:
+            raise PredictError("graph='wl' needs rows that name their graph (reber-structure or prior rows)")
     options = {"predictors": predictors, "folds": folds, "repeats": repeats, "seed": seed, "ablations": ablations,
-               "progress": progress}
+               "progress": progress, "graph_columns": graph_columns}
     if by is not None and by not in table.columns:
         raise PredictError(f"cannot group by {by!r}: no such column")
     if runs is not None and runs not in table.columns:
@@ -133,7 +155,7 @@ def predict_performance(
             continue
         keys = [by] if by is not None else []
         split = repeatability(part, features, target, keys=keys)
-        result = predict_group(average_runs(part, features, target, keys=keys), features, target, group=name,
+        result = predict_group(average_runs(part, [*features, *graph_columns], target, keys=keys), features, target, group=name,
                                **options)
         result.repeatability = split
         out.append(result)
