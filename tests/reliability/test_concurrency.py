@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,44 +14,48 @@ import time
 
 import pandas as pd
 import pytest
-from reliability_tools import finished, run_args, start_cli, tiny_study, write_config
+from reliability_tools import finished, run_args, run_cli, start_cli, tiny_study, write_config
 
 from sparsewire.errors import StudyLocked
 from sparsewire.results import ResultsStore
 from sparsewire.studies.lock import HOLDER_NAME, LOCK_NAME, StudyLock
 
 
-def _race(tmp_path, data, *extra: str) -> list[tuple[subprocess.Popen, str, str]]:
-    """Start two identical runs on one folder at the same moment; their (process, stdout, stderr)."""
-    config = write_config(tmp_path / "tiny.yaml", tiny_study(seeds=2, train={"epochs": 3, "batch_size": 50}))
-    out = tmp_path / "study"
-    runs = [start_cli(*run_args(config, out, data, *extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for _ in range(2)]
-    results = [(p, *p.communicate(timeout=300)) for p in runs]
-    assert len(finished(out)) == 40 and not (out / HOLDER_NAME).exists()
-    return results
-
-
-def _ran(stdout: str) -> int:
-    return int(stdout.split(" trials run, ")[0].split()[-1])
-
-
 def test_two_runs_on_one_folder(tmp_path, reber_data):
-    (winner, out, _), (loser, _, err) = sorted(_race(tmp_path, reber_data), key=lambda r: r[0].returncode)
-    assert (winner.returncode, loser.returncode) == (0, 3)
-    assert _ran(out) == 40
-    message = err.strip()
+    # the first run trains 40 trials of ~0.3 s each; the second starts once the first is working
+    config = write_config(tmp_path / "tiny.yaml", tiny_study(seeds=2, train={"epochs": 10, "batch_size": 50},
+                                                                  retrain={"epochs": 10, "batch_size": 50}))
+    out = tmp_path / "study"
+    first = start_cli(*run_args(config, out, reber_data), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not finished(out):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        second = run_cli(*run_args(config, out, reber_data))
+        assert first.poll() is None, "the first run ended before the second tried: make its study longer"
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
+    assert second.returncode == 3
+    message = second.stderr.strip()
     assert message.count("\n") == 0 and "Traceback" not in message
-    assert f"in use by pid {winner.pid} on {socket.gethostname()}, started" in message and "--wait" in message
+    assert f"in use by pid {first.pid} on {socket.gethostname()}, started" in message and "--wait" in message
+    assert first.returncode == 130 and not (out / HOLDER_NAME).exists()
 
 
-def test_a_second_run_waits_with_wait_and_redoes_nothing(tmp_path, reber_data):
-    (a, out_a, err_a), (b, out_b, err_b) = _race(tmp_path, reber_data, "--wait")
-    assert a.returncode == b.returncode == 0, err_a + err_b
-    assert sorted([_ran(out_a), _ran(out_b)]) == [0, 40]  # every trial ran once
-    waited = err_a if _ran(out_a) == 0 else err_b
-    other = b if _ran(out_a) == 0 else a
-    assert f"waiting for pid {other.pid}" in waited
+def test_a_second_run_waits_with_wait(tmp_path, reber_data):
+    config = write_config(tmp_path / "tiny.yaml", tiny_study(percents=2))
+    out = tmp_path / "study"
+    with StudyLock(out):  # another run holds the folder
+        waiting = start_cli(*run_args(config, out, reber_data, "--wait"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+        line = waiting.stderr.readline()
+        assert f"waiting for pid {os.getpid()} on {socket.gethostname()}" in line
+        time.sleep(0.5)
+        assert waiting.poll() is None and not finished(out)  # it waits, writing nothing
+    stdout, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0 and "4 trials run, 0 reused" in stdout
 
 
 def test_lock_in_process(tmp_path):
