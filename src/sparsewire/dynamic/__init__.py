@@ -1,36 +1,52 @@
-"""Dynamic sparse training (SET, RigL) with mask freezing and per-epoch mask snapshots.
+"""Dynamic sparse training (SET, RigL, SNFS, DNW) with mask freezing and per-epoch mask snapshots.
 
-See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
+Every algorithm is a :class:`MaskUpdater` (drop score, grow score, per-layer counts, schedule) over the
+shared selection code of :mod:`sparsewire.dynamic.select`; :class:`DynamicSparsity` drives it from the
+training loop's hooks. See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
 """
 
 from sparsewire.dynamic.base import (
     DynamicSparsityError,
     GrowthRule,
+    MaskUpdater,
     check_density,
     check_drop_fraction,
     drop_smallest,
     top_candidates,
 )
+from sparsewire.dynamic.cost import TrainingCost, training_cost, weight_uses
+from sparsewire.dynamic.dnw import DNW
 from sparsewire.dynamic.init import layer_densities, random_masks, sparse_init
 from sparsewire.dynamic.rigl import RigL
+from sparsewire.dynamic.select import apportion, highest, lowest
 from sparsewire.dynamic.set import SET
+from sparsewire.dynamic.snfs import SNFS
 from sparsewire.dynamic.sparsity import ALGORITHMS, DynamicSparsity, Update, get_algorithm, steps_per_epoch
 
 __all__ = [
     "ALGORITHMS",
+    "DNW",
     "SET",
+    "SNFS",
     "DynamicSparsity",
     "DynamicSparsityError",
     "GrowthRule",
+    "MaskUpdater",
     "RigL",
+    "TrainingCost",
     "Update",
+    "apportion",
     "check_density",
     "check_drop_fraction",
     "drop_smallest",
     "get_algorithm",
+    "highest",
     "layer_densities",
+    "lowest",
     "random_masks",
     "sparse_init",
     "steps_per_epoch",
     "top_candidates",
+    "training_cost",
+    "weight_uses",
 ]

@@ -1,20 +1,40 @@
-"""What a dynamic sparse training algorithm is: drop the smallest-magnitude kept weights, regrow as many.
+"""The mask-updater contract every dynamic sparse training algorithm here follows.
 
-Both algorithms here share the drop step of SET (Mocanu et al. 2018) and RigL (Evci et al. 2020): per
-layer, remove the ``k`` kept weights of smallest magnitude; they differ only in where the ``k`` new
-connections grow. As in the RigL reference implementation, the candidates for growth are all positions
-that are not kept after the drop (a just-dropped connection may come back, as a new weight of zero).
+A mask update removes, per masked layer, ``drop`` kept connections with the lowest *drop score* and adds
+``grow`` connections with the highest *grow score* among the positions not kept after the drop (a
+just-dropped connection may come back, as in the RigL reference implementation). An algorithm is a
+:class:`MaskUpdater` that names
+
+- its drop score (:meth:`MaskUpdater.drop_scores`) and grow score (:meth:`MaskUpdater.grow_scores`),
+- how many connections each layer drops and grows (:meth:`MaskUpdater.counts`: the same number per layer
+  for SET, RigL and DNW, redistributed across layers for SNFS),
+- its schedule: when it updates (``cadence``) and whether new connections start at zero
+  (``regrow_at_zero``), and when it reads dense gradients (``dense_gradient``),
+
+and may keep state that it refreshes after every optimizer step (:meth:`MaskUpdater.observe`: SNFS's
+momentum, DNW's latent weights). The choosing itself is :mod:`sparsewire.dynamic.select`, shared by all.
+:class:`sparsewire.dynamic.DynamicSparsity` drives an updater from the training loop's hooks.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 
+from sparsewire.dynamic.select import drop_smallest, top_candidates
 from sparsewire.errors import SparsewireError
+
+if TYPE_CHECKING:
+    from sparsewire.dynamic.sparsity import DynamicSparsity
+
+Cadence = Literal["steps", "epoch", "every-step"]
+DenseUse = Literal["never", "at-updates", "every-step"]
+
+__all__ = ["Cadence", "DenseUse", "DynamicSparsityError", "GrowthRule", "MaskUpdater", "check_density",
+           "check_drop_fraction", "drop_smallest", "top_candidates"]
 
 
 class DynamicSparsityError(SparsewireError, ValueError):
@@ -35,40 +55,59 @@ def check_drop_fraction(fraction: float) -> float:
     return float(fraction)
 
 
-@torch.no_grad()
-def drop_smallest(weight: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
-    """``mask`` without its ``k`` kept weights of smallest magnitude (ties broken by position)."""
-    kept = int(mask.sum())
-    if not 0 <= k <= kept:
-        raise DynamicSparsityError(f"cannot drop {k} of {kept} kept weights")
-    if k == 0:
-        return mask.clone()
-    score = weight.detach().abs().flatten().to(torch.float64)
-    score = torch.where(mask.flatten(), score, torch.full_like(score, math.inf))
-    dropped = torch.topk(score, k, largest=False, sorted=False).indices
-    out = mask.clone().flatten()
-    out[dropped] = False
-    return out.view_as(mask)
+class MaskUpdater(ABC):
+    """One dynamic sparse algorithm: its drop score, grow score, per-layer counts and schedule.
 
+    Class attributes (read by :class:`~sparsewire.dynamic.DynamicSparsity` and shown in reports):
 
-def top_candidates(score: torch.Tensor, candidates: torch.Tensor, k: int) -> torch.Tensor:
-    """Bool tensor (shape of ``candidates``) marking the ``k`` candidate positions of largest ``score``."""
-    available = int(candidates.sum())
-    if not 0 <= k <= available:
-        raise DynamicSparsityError(f"cannot grow {k} connections from {available} candidates")
-    grown = torch.zeros(candidates.numel(), dtype=torch.bool, device=candidates.device)
-    if k:
-        flat = score.detach().flatten().to(torch.float64)
-        flat = torch.where(candidates.flatten(), flat, torch.full_like(flat, -math.inf))
-        grown[torch.topk(flat, k, sorted=False).indices] = True
-    return grown.view_as(candidates)
-
-
-class GrowthRule(ABC):
-    """Where a dynamic sparse algorithm grows new connections."""
+    - ``drop_score`` / ``grow_score`` / ``schedule``: what the algorithm ranks by and when, in words;
+    - ``cadence``: ``"steps"`` (every ``update_every`` optimizer steps), ``"epoch"`` (at the end of every
+      epoch but the last) or ``"every-step"``;
+    - ``dense_gradient``: when the algorithm needs the gradient of *every* weight, pruned ones included
+      (``"never"``, ``"at-updates"``, ``"every-step"``): what freezing the mask saves;
+    - ``regrow_at_zero``: new connections start at weight 0 with no optimizer history (False for DNW,
+      whose connections keep their latent weight).
+    """
 
     name: ClassVar[str]
+    drop_score: ClassVar[str] = "|w|: the kept weights of smallest magnitude"
+    grow_score: ClassVar[str]
+    schedule: ClassVar[str] = "every update_every steps, drop fraction cosine-annealed (Evci et al. 2020)"
+    cadence: ClassVar[Cadence] = "steps"
+    dense_gradient: ClassVar[DenseUse] = "never"
+    regrow_at_zero: ClassVar[bool] = True
+
+    def attach(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+        """Set up per-run state (called once by ``DynamicSparsity.__init__``, before the initial snapshot)."""
+
+    def detach(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+        """The mask is frozen or training is over: drop per-run hooks and state."""
+
+    def observe(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+        """Called after every optimizer step while the mask is not frozen (before a scheduled update)."""
+
+    def counts(self, dyn: DynamicSparsity, fraction: float) -> dict[str, tuple[int, int]]:
+        """``name -> (dropped, grown)`` for an update at drop fraction ``fraction``: by default the same
+        ``count(fraction · kept)`` both ways in every layer, so each layer keeps its density."""
+        out = {}
+        for name, mask in dyn.masks.items():
+            k = dyn.count(fraction, int(mask.sum()))
+            out[name] = (k, k)
+        return out
+
+    def drop_scores(self, name: str, weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Scores of the kept positions: the lowest are dropped (default: magnitude ``|w|``)."""
+        return weight.detach().abs()
 
     @abstractmethod
+    def grow_scores(self, name: str, weight: torch.nn.Parameter, candidates: torch.Tensor,
+                    generator: torch.Generator) -> torch.Tensor:
+        """Scores of the ``candidates`` (positions not kept after the drop): the highest are grown."""
+
     def grow(self, weight: torch.nn.Parameter, candidates: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-        """Bool tensor of the ``k`` positions (among ``candidates``) that become kept."""
+        """Bool tensor of the ``k`` positions (among ``candidates``) with the highest grow score."""
+        return top_candidates(self.grow_scores("", weight, candidates, generator), candidates, k)
+
+
+GrowthRule = MaskUpdater
+"""The name of :class:`MaskUpdater` before SNFS and DNW joined (kept for callers)."""
