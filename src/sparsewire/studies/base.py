@@ -18,6 +18,16 @@ class TrialContext:
 
     out_dir: Path
     progress: bool = True
+    device: str = "cpu"
+    """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``; see :meth:`torch_device`."""
+
+    def torch_device(self):
+        """The device to train on (``auto`` resolved)."""
+        import torch
+
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
 
     @property
     def cache_dir(self) -> Path:

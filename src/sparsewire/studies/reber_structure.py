@@ -152,6 +152,8 @@ class ReberStructureConfig(BaseModel):
         "run before cohorts), one network at a time")
     cohort_size: int = Field(16, ge=1, le=4096, description="networks trained together as one computation "
                              "(batch_order: shared); 1 trains them one at a time. Does not change any result.")
+    device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="where cohorts train: auto "
+                        "(CUDA when present), cpu, cuda or cuda:N; not part of any trial id")
 
     @model_validator(mode="after")
     def _non_empty(self) -> ReberStructureConfig:
@@ -316,7 +318,8 @@ class ReberStructureStudy(StudyType):
                 yield index, err
         if not members:
             return
-        models = [built[i][0] for i in members]
+        device = context.torch_device()
+        models = [built[i][0].to(device) for i in members]
         cohort_seconds = time.perf_counter() - start
         for pos, model, result in iter_train_cohort(
                 models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
@@ -327,6 +330,7 @@ class ReberStructureStudy(StudyType):
                 continue
             tick = time.perf_counter()
             test = evaluate_cohort(RecurrentCohort([model]), splits.test, eval_batch_size(first))[0]["accuracy"]
+            model.cpu()
             _, features, caught = built[index]
             yield index, result_row(trials[index], model, features, caught, test, result) | {
                 "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,

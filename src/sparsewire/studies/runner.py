@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ class Trial:
     trial_id: str
     study: str
     config: dict[str, Any]
+    device: str = "cpu"
+    """Where the trial runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``): not part of its id, since results
+    must not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> 
     """Run one trial in this process: ``done``, ``diverged`` (:class:`TrainingDiverged`) or ``failed`` (a crash)."""
     study_type = get_study_type(trial.study)
     try:
-        row = study_type.run_trial(trial.config, TrialContext(Path(out_dir), progress=progress))
+        row = study_type.run_trial(trial.config, TrialContext(Path(out_dir), progress=progress, device=trial.device))
     except TrainingDiverged as err:
         return Outcome.diverged(trial, err.epoch, str(err))
     except Exception:  # noqa: BLE001 - a crashing trial is recorded, the study goes on
@@ -130,7 +134,8 @@ def execute_group(group: Group, out_dir: str | Path, progress: bool = False) -> 
     pending = dict(enumerate(group.trials))
     try:
         for index, result in study_type.run_cohort([t.config for t in group.trials],
-                                                   TrialContext(Path(out_dir), progress=progress)):
+                                                   TrialContext(Path(out_dir), progress=progress,
+                                                                device=group.trials[0].device)):
             trial = pending.pop(index)
             if isinstance(result, TrainingDiverged):
                 yield Outcome.diverged(trial, result.epoch, str(result))
@@ -157,6 +162,8 @@ def execute_work(work: Work, out_dir: str | Path, progress: bool = False) -> lis
 def group_work(study_type: StudyType, config: BaseModel, trials: list[Trial]) -> list[Work]:
     """The study's cohorts (:meth:`StudyType.cohorts`) over ``trials``; a group of one is a plain trial
     (:meth:`StudyType.run_trial`: trained alone, as without cohorts)."""
+    device = getattr(config, "device", "cpu")
+    trials = [dataclasses.replace(t, device=device) for t in trials] if device != "cpu" else trials
     groups = study_type.cohorts(config, [t.config for t in trials])
     if sorted(i for g in groups for i in g) != list(range(len(trials))):
         raise ValueError(f"{study_type.name}.cohorts must place every trial in exactly one group")
