@@ -4,6 +4,7 @@ killed driver."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -167,3 +168,27 @@ def test_no_ray_process_outlives_a_sigkilled_driver(tmp_path, reber_data):
     while any(_alive(p) for p in before):
         assert time.monotonic() < deadline, f"left behind: {[p for p in before if _alive(p)]}"
         time.sleep(0.5)
+
+
+def test_generated_priors_have_the_same_limit(tmp_path, capsys, monkeypatch):
+    from sparsewire.graphs.priors import generate
+
+    with pytest.raises(GraphError, match="20000 nodes is more than the limit of 10000"):
+        generate("barabasi-albert", 20_000, m=2)
+    assert generate("barabasi-albert", 30, m=2, max_nodes=30).number_of_nodes() == 30
+    out = str(tmp_path / "g.graphml")
+    assert cli.main(["graph", "prior", "erdos-renyi", "--nodes", "30", "--param", "p=0.1", "--max-nodes", "20",
+                     "--out", out]) == 2
+    assert "--max-nodes" in capsys.readouterr().err
+    monkeypatch.setenv("SPARSEWIRE_MAX_NODES", "30")
+    assert cli.main(["graph", "prior", "erdos-renyi", "--nodes", "30", "--param", "p=0.1", "--out", out]) == 0
+
+
+def test_run_options_apply_to_their_run_only(tmp_path, reber_data, monkeypatch):
+    from reliability_tools import run_args, write_config
+
+    monkeypatch.delenv("SPARSEWIRE_MAX_NODES", raising=False)
+    monkeypatch.delenv("SPARSEWIRE_DATA_DIR", raising=False)
+    config = write_config(tmp_path / "c.yaml", tiny_study(percents=1))
+    assert cli.main([str(a) for a in run_args(config, tmp_path / "o", reber_data, "--max-nodes", "50")]) == 0
+    assert "SPARSEWIRE_MAX_NODES" not in os.environ and "SPARSEWIRE_DATA_DIR" not in os.environ

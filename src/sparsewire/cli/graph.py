@@ -108,6 +108,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     prior.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="generator parameter (repeatable)")
     prior.add_argument("--seed", type=int, default=0)
     prior.add_argument("--out", required=True, help="GraphML file to write")
+    prior.add_argument("--max-nodes", type=int, default=None, help=_MAX_NODES_HELP)
     describe = sub.add_parser("describe", help="the 23 structural features (and layered metrics of a model)")
     describe.add_argument("source", help="model (.pt) or graph (.graphml)")
     describe.add_argument("--json", action="store_true", help="print one JSON object keyed by feature name")
@@ -117,6 +118,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     compare.add_argument("a")
     compare.add_argument("b")
     compare.add_argument("--json", action="store_true")
+    compare.add_argument("--max-nodes", type=int, default=None, help=_MAX_NODES_HELP)
     draw = sub.add_parser("draw", help="draw a structure, layers left to right")
     draw.add_argument("source")
     draw.add_argument("--out", required=True, help="PNG file to write")
@@ -138,7 +140,8 @@ def _prior(args: argparse.Namespace) -> int:
     from sparsewire.graphs.io import save_graphml
     from sparsewire.graphs.priors import generate
 
-    graph = generate(args.generator, args.nodes, seed=args.seed, **dict(_parse_param(p) for p in args.param))
+    graph = generate(args.generator, args.nodes, seed=args.seed, max_nodes=args.max_nodes,
+                     **dict(_parse_param(p) for p in args.param))
     path = save_graphml(graph, args.out)
     print(f"{args.generator}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> {path}")
     return 0
@@ -175,7 +178,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     from sparsewire.graphs.compare import compare_graphs, compare_masks
 
-    a, b = load_structure(args.a), load_structure(args.b)
+    a, b = load_structure(args.a, args.max_nodes), load_structure(args.b, args.max_nodes)
     if isinstance(a, nn.Module) != isinstance(b, nn.Module):
         raise ValueError("compare two models or two graphs, not one of each")
     result = compare_masks(a, b) if isinstance(a, nn.Module) else compare_graphs(a, b)

@@ -43,6 +43,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads per trial (default: torch's; 1 is best for small models "
                         "on a busy machine or with several workers)")
+    p.add_argument("--max-nodes", type=int, default=None,
+                   help="largest graph a trial may build or read (default 10000; same as $SPARSEWIRE_MAX_NODES)")
     p.add_argument("--wait", action="store_true", help="if another run holds the study folder, wait for it to end")
     p.add_argument("--force", action="store_true",
                    help="record this study in a folder that holds another study (its rows stay in the store; "
@@ -57,15 +59,19 @@ def _run(args: argparse.Namespace) -> int:
     import os
 
     from sparsewire.data.sources import DIR_ENV_VAR
+    from sparsewire.graphs.io import MAX_NODES_ENV
 
-    previous = os.environ.get(DIR_ENV_VAR)
+    previous = {name: os.environ.get(name) for name in (DIR_ENV_VAR, MAX_NODES_ENV)}
+    if args.max_nodes is not None:
+        os.environ[MAX_NODES_ENV] = str(args.max_nodes)
     try:
         return _run_study(args)
-    finally:  # the data folder applies to this run (and its workers) only
-        if previous is None:
-            os.environ.pop(DIR_ENV_VAR, None)
-        else:
-            os.environ[DIR_ENV_VAR] = previous
+    finally:  # the data folder and node limit apply to this run (and its workers) only
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _run_study(args: argparse.Namespace) -> int:

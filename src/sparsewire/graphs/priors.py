@@ -69,16 +69,23 @@ GENERATORS: dict[str, Callable[..., nx.Graph]] = {
 """Generator name -> ``f(nodes, seed, **params)``."""
 
 
-def generate(generator: str, nodes: int, *, seed: int = 0, **params: Any) -> nx.Graph:
+def generate(generator: str, nodes: int, *, seed: int = 0, max_nodes: int | None = None, **params: Any) -> nx.Graph:
     """An undirected random graph with ``nodes`` integer nodes from ``generator`` (see the module table).
 
     Raises :class:`GraphError` for an unknown generator, a bad size or parameter (the message lists the
-    accepted ones). The same ``(generator, nodes, seed, params)`` always gives the same graph.
+    accepted ones), or more nodes than :func:`~sparsewire.graphs.io.node_limit` allows (``max_nodes``,
+    ``$SPARSEWIRE_MAX_NODES``, default 10000). The same ``(generator, nodes, seed, params)`` always gives
+    the same graph.
     """
+    from sparsewire.graphs.io import node_limit
+
     if generator not in GENERATORS:
         raise GraphError(f"unknown generator {generator!r}; choose from {sorted(GENERATORS)}")
     if int(nodes) != nodes or nodes < 1:
         raise GraphError(f"nodes must be a positive integer, got {nodes!r}")
+    if nodes > node_limit(max_nodes):
+        raise GraphError(f"{nodes} nodes is more than the limit of {node_limit(max_nodes)} (structural features of "
+                         "graphs this large take very long); raise it with --max-nodes or $SPARSEWIRE_MAX_NODES")
     try:
         graph = GENERATORS[generator](int(nodes), int(seed), **params)
     except TypeError as err:
