@@ -20,13 +20,17 @@ def _umask() -> int:
     return mask
 
 
+_UMASK = _umask()  # read once, at import: os.umask cannot be read without setting it (not thread-safe)
+
+
 @contextmanager
 def replacing(path: str | Path, mode: str = "w", **open_args: Any) -> Iterator[IO[Any]]:
     """``with replacing(path) as f: f.write(...)``: ``path`` is replaced once the block ends without error."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # as a plain open() would create it (mkstemp uses 0600)
+        if hasattr(os, "fchmod"):  # as a plain open() would create it (mkstemp uses 0600)
+            os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, **open_args) as out:
             yield out
         os.replace(tmp, path)
