@@ -11,11 +11,17 @@ Already-pruned weights stay pruned. Higher scores are kept.
 * **erk**: per-layer quotas from the Erdős–Rényi-Kernel rule (Evci et al. 2020): a layer of
   shape ``(n_out, n_in, *kernel)`` keeps a share proportional to ``sum(shape)``, i.e. density ∝
   ``sum(shape) / prod(shape)``, so small layers stay denser; scores are ranked within each layer.
+* **N:M** (e.g. ``"2:4"``): in every group of M consecutive weights along the input dimension (the last
+  dimension of a linear weight; the flattened ``in × kernel`` dimension of a conv weight) the N highest
+  scores are kept (Mishra et al. 2021; 2:4 is what sparse tensor cores run). The density is fixed at N/M,
+  so ``amount`` is not used; a trailing partial group keeps at most N.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import torch
 
@@ -119,6 +125,48 @@ def erk(scores: Mapping[str, torch.Tensor], masks: Masks, amount: float) -> dict
     total = sum(alive.values())
     quotas = erk_quotas({n: tuple(masks[n].shape) for n in masks}, alive, total - round(amount * total))
     return {n: _keep_top(scores[n], masks[n], quotas[n]) for n in masks}
+
+
+def n_of_m(scores: Mapping[str, torch.Tensor], masks: Masks, amount: Amount | None = None, *, n: int = 2,
+           m: int = 4) -> dict[str, torch.Tensor]:
+    """Keep the ``n`` highest-scoring live weights of every ``m`` consecutive ones along the input dimension.
+
+    Already-pruned weights stay pruned (a group with fewer than ``n`` live weights keeps those). ``amount`` is
+    ignored: the density is ``n / m`` by construction (:func:`sparsewire.pruning.prune` checks the compression).
+    """
+    if not 0 < n <= m:
+        raise ValueError(f"N:M sparsity needs 0 < N <= M, got {n}:{m}")
+    out = {}
+    for name in masks:
+        alive = masks[name]
+        rows = alive.shape[0]
+        flat_alive = alive.reshape(rows, -1)
+        width = flat_alive.shape[1]
+        pad = -width % m
+        score = torch.where(flat_alive, scores[name].reshape(rows, -1).to(flat_alive.device).double(),
+                            torch.tensor(float("-inf"), dtype=torch.float64, device=flat_alive.device))
+        score = torch.nn.functional.pad(score, (0, pad), value=float("-inf")).reshape(rows, -1, m)
+        keep = torch.zeros_like(score, dtype=torch.bool)
+        keep.scatter_(2, score.topk(n, dim=2).indices, True)
+        keep = keep.reshape(rows, -1)[:, :width]
+        out[name] = keep.reshape(alive.shape) & alive
+    return out
+
+
+NM_PATTERN = re.compile(r"^(\d+):(\d+)$")
+
+
+def nm_allocation(name: str) -> Allocation | None:
+    """The N:M allocation named ``"N:M"`` (e.g. ``"2:4"``), ``None`` if ``name`` is not of that form."""
+    match = NM_PATTERN.match(name)
+    if match is None:
+        return None
+    n, m = int(match[1]), int(match[2])
+    if not 0 < n <= m:
+        raise ValueError(f"N:M sparsity needs 0 < N <= M, got {name!r}")
+    allocation = partial(n_of_m, n=n, m=m)
+    allocation.density = n / m  # type: ignore[attr-defined]
+    return allocation
 
 
 ALLOCATIONS: dict[str, Allocation] = {

@@ -39,7 +39,8 @@ def prune(
         model: the network (masks are attached if it has none).
         compression: target fraction of prunable weights removed, in [0, 1).
         method: a preset (``"class-blinded"``, ``"class-uniform"``, ``"class-distributed"``, ``"random"``,
-            ``"obd"``, ``"obs"``) or ``"score/allocation"``.
+            ``"obd"``, ``"obs"``, ``"2:4"``) or ``"score/allocation"`` (allocation may be ``"N:M"``, whose
+            compression must be ``1 - N/M``).
         masks: masks to use (default: those on ``model``, created if absent).
         batches: training batches for data-driven scores (OBD, OBS).
         generator: random source for the random score.
@@ -49,6 +50,9 @@ def prune(
     """
     compression = check_compression(compression)
     method = resolve_method(method) if isinstance(method, str) else method
+    if method.fixed_density is not None and abs(compression - (1 - method.fixed_density)) > 1e-9:
+        raise ValueError(f"{method.allocation_name} pruning keeps {method.fixed_density:g} of every group: pass "
+                         f"compression {1 - method.fixed_density:g}, not {compression:g}")
     masks = masks if masks is not None else Masks(model)
     current = masks.sparsity()
     if compression < current - 1e-12:
