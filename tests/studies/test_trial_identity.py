@@ -26,7 +26,7 @@ def _records() -> list[tuple[Path, Path]]:
     for folder in sorted(RESULTS.iterdir()) if RESULTS.exists() else []:
         if not (folder / "results.csv").exists() or not (folder / "study.yaml").exists():
             continue
-        if (folder / "results.csv").stat().st_size == 0:  # a study that has started but finished no trial yet
+        if not (folder / "results.csv").read_text().strip():  # a study that has started but finished no trial yet
             continue
         name = yaml.safe_load((folder / "study.yaml").read_text()).get("name")
         if name and (ROOT / "configs" / f"{name}.yaml").exists():
