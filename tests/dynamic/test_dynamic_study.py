@@ -57,10 +57,35 @@ def test_study_end_to_end_on_a_tiny_slice(shared_data, tmp_path):
     static = table[table.algorithm == "static"].iloc[0]
     assert static.mask_updates == 0 and json.loads(static.jaccard_to_final) == [1.0] * 4
 
+    for row in table.itertuples():  # what dense gradients cost: SET reads none, RigL one per update
+        assert row.dense_grad_steps == (row.mask_updates if row.algorithm == "rigl" else 0)
+        assert row.train_gflops > 0 and 0 <= row.flops_saved_fraction < 1
+    rigl = table[table.algorithm == "rigl"]
+    rigl = rigl.set_index(rigl.freeze_epoch.fillna(-1))
+    assert rigl.loc[1, "dense_grad_steps_saved"] == rigl.loc[-1, "dense_grad_steps"] - rigl.loc[1, "dense_grad_steps"] > 0
+    assert rigl.loc[1, "gflops_saved"] > 0 and rigl.loc[-1, "gflops_saved"] == 0
+
     report = write_report(tmp_path).read_text()
     assert "freeze never" in report and "Jaccard" in report and "Cost of freezing" in report
+    assert "dense_grad_steps" in report and "flops_saved" in report
     assert (tmp_path / "jaccard_to_final.png").stat().st_size > 0
     assert (tmp_path / "accuracy_vs_freeze.png").stat().st_size > 0
+
+
+def test_snfs_and_dnw_trials_freeze_and_save_dense_gradients(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data, algorithms=["snfs", "dnw"], freeze_epochs=["none", 1]))
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert (summary.done, summary.failed) == (4, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    steps = 3 * 1000 // 50
+    for row in table.itertuples():
+        frozen = row.freeze_epoch == 1
+        assert row.dense_grad_steps == (steps // 3 if frozen else steps)  # every step until frozen
+        assert row.dense_grad_steps_saved == (2 * steps // 3 if frozen else 0)
+        assert (row.flops_saved_fraction > 0.3) == frozen  # density 0.2: dense weight grads dominate
+        assert row.density_actual == pytest.approx(0.2, abs=1e-3) and row.test_accuracy > 0.3
+        replaced = json.loads(row.replaced_per_epoch)
+        assert replaced[0] > 0 and (not frozen or replaced[1:] == [0, 0])
 
 
 def test_freeze_cost_and_summary_from_a_known_table():

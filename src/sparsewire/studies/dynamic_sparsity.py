@@ -1,15 +1,21 @@
 """``study: dynamic-sparsity`` — how early dynamic sparse training settles its structure, and freezing it.
 
 Van Gelder, Wortsman & Ehsani (2020), "Deconstructing the Structure of Sparse Neural Networks": the mask
-a dynamic sparse algorithm (here SET, Mocanu et al. 2018, and RigL, Evci et al. 2020) ends with is
-largely found within the first epoch, so the mask can be frozen after about one epoch at little cost.
+a dynamic sparse algorithm (here SET, Mocanu et al. 2018; RigL, Evci et al. 2020; SNFS, Dettmers &
+Zettlemoyer 2019; DNW, Wortsman et al. 2019) ends with is largely found within the first epoch, so the mask
+can be frozen after about one epoch at little cost, and training is purely sparse after it.
 A trial trains one network from a random sparse mask (density, ``uniform`` or ``erk`` allocation) with
 one algorithm and freezes its mask after ``freeze_epoch`` epochs (``None``: never; ``0``: never
 updated, a static random sparse network, run once per density and seed as algorithm ``static``).
 Trials of one seed share the initial weights and mask, so a frozen run follows its never-frozen run
 exactly up to the freeze. Each row records the global Jaccard overlap of every epoch's mask (epoch 0 =
 the initial mask) with the final one and the overlap expected by chance
-(:func:`sparsewire.graphs.compare.compare_masks`).
+(:func:`sparsewire.graphs.compare.compare_masks`), and what the algorithm's dense gradients cost: the steps
+at which it read one, those freezing saved against the never-frozen run, and the training FLOPs
+(:mod:`sparsewire.dynamic.cost`). ``update_every`` and ``drop_fraction`` are shared by all algorithms;
+SNFS updates at the end of each epoch (its paper's cadence) and DNW after every step, whatever
+``update_every`` says. DNW starts from the top-k ``|w|`` of the seed's dense initialisation (its latent
+weights) rather than from the random mask the other algorithms share.
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.dynamic import (
     ALGORITHMS,
+    DNW,
     DynamicSparsity,
     check_density,
     check_drop_fraction,
     sparse_init,
     steps_per_epoch,
+    training_cost,
+    weight_uses,
 )
 from sparsewire.graphs.compare import compare_masks
 from sparsewire.masks import Masks
@@ -149,6 +158,7 @@ class DynamicSparsityStudy(StudyType):
         splits = load_splits(DatasetConfig(**trial["dataset"]))
         seed = trial["seed"]
         model, masks, dyn, result = train_sparse(trial, splits, progress=context.progress)
+        cost = freeze_savings(masks, dyn, splits.train, result.epochs)
         final = masks.state()
         overlaps = [compare_masks(m, final)["global"] for m in [dyn.initial, *dyn.snapshots]]
         return {
@@ -170,6 +180,7 @@ class DynamicSparsityStudy(StudyType):
             "chance_jaccard_to_final": [o["expected_jaccard"] for o in overlaps],
             "corrected_jaccard_to_final": [o["chance_corrected"] for o in overlaps],
             "jaccard_epoch1_to_final": overlaps[1]["jaccard"] if len(overlaps) > 1 else math.nan,
+            **cost,
             **further_pruning_columns(model, splits.test, trial),
             "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
@@ -193,7 +204,11 @@ class DynamicSparsityStudy(StudyType):
             parts += [
                 "Cost of freezing: test accuracy of the frozen run minus that of the never-frozen run of the same "
                 "seed (percentage points, mean ± std over seeds; p of a paired t-test over seeds), and the share of the never-frozen run's gain over "
-                "the static random mask (freeze 0) that the frozen run keeps.",
+                "the static random mask (freeze 0) that the frozen run keeps. What it saves (where recorded): "
+                "`dense_grad_steps` = optimizer steps at which the algorithm read the gradient of every weight, "
+                "frozen / never frozen (SET: none; RigL: its updates; SNFS, DNW: every step), and `flops_saved` = "
+                "the share of the never-frozen run's training FLOPs (forward, input and weight gradients of the "
+                "masked layers) that the dense weight gradients skipped after the freeze would have cost.",
                 "",
                 cost.to_markdown(index=False),
                 "",
@@ -224,17 +239,31 @@ def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False):
     torch.manual_seed(seed)
     model = build(ModelConfig(**trial["model"]), splits)
     masks = Masks(model)
+    dense = {name: masks.parameter(name).detach().clone() for name in masks}
     sparse_init(masks, trial["density"], trial["distribution"], torch.Generator().manual_seed(seed))
     static = trial["algorithm"] == STATIC
+    algorithm = "set" if static else trial["algorithm"]
     dyn = DynamicSparsity(
-        masks, "set" if static else trial["algorithm"],
+        masks, DNW(dense) if algorithm == "dnw" else algorithm,
         total_steps=max(1, cfg.epochs * steps_per_epoch(len(splits.train[0]), cfg.batch_size)),
         update_every=trial["update_every"], drop_fraction=trial["drop_fraction"],
         schedule=trial["drop_schedule"], freeze_epoch=0 if static else trial["freeze_epoch"], seed=seed + 1,
     )
     result = train(model, splits.train, cfg, val_data=splits.val, seed=seed, masks=masks, **dyn.hooks(),
                    progress=progress, desc=f"{trial['algorithm']} d={trial['density']} freeze={trial['freeze_epoch']}")
+    dyn.close()
     return model, masks, dyn, result
+
+
+def freeze_savings(masks: Masks, dyn: DynamicSparsity, train_data: Any, epochs: int) -> dict[str, Any]:
+    """Row columns: dense-gradient steps read and saved by freezing, and training GFLOPs
+    (:func:`sparsewire.dynamic.training_cost`; ``flops_saved_fraction`` is of the never-frozen run's FLOPs)."""
+    uses = weight_uses(masks, *[t[:2] for t in train_data[:-1]])
+    cost = training_cost(masks, uses, examples=epochs * len(train_data[0]), steps=dyn.step,
+                         dense_steps=dyn.dense_gradient_steps, dense_steps_unfrozen=dyn.dense_gradient_steps_unfrozen())
+    return {"dense_grad_steps": cost.dense_gradient_steps, "dense_grad_steps_saved": cost.dense_gradient_steps_saved,
+            "train_gflops": cost.train_flops / 1e9, "dense_grad_gflops": cost.dense_gradient_flops / 1e9,
+            "gflops_saved": cost.flops_saved / 1e9, "flops_saved_fraction": cost.flops_saved_fraction}
 
 
 def _freeze_label(value: Any) -> str:
@@ -265,7 +294,8 @@ def accuracy_vs_freeze(table: pd.DataFrame) -> pd.DataFrame:
 def freeze_cost(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, distribution, density, algorithm, freeze epoch): accuracy change against the never-frozen
     run of the same seed (with a paired t-test over seeds), and the share of the dynamic gain over the static
-    mask kept."""
+    mask kept; where the rows record them (issue 15), the dense-gradient steps the frozen run read and the
+    share of the never-frozen run's training FLOPs that freezing saved."""
     from scipy.stats import ttest_rel
 
     t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
@@ -288,10 +318,20 @@ def freeze_cost(table: pd.DataFrame) -> pd.DataFrame:
                          "delta_vs_never_pts": f"{100 * delta.mean():+.2f} ± {100 * delta.std(ddof=1):.2f}"
                          if len(delta) > 1 else f"{100 * delta.mean():+.2f}",
                          "paired_t_p": f"{paired:.2g}" if not math.isnan(paired) else "",
-                         "gain_over_static_kept": f"{100 * kept:.0f}%" if not math.isnan(kept) else ""})
+                         "gain_over_static_kept": f"{100 * kept:.0f}%" if not math.isnan(kept) else "",
+                         **_savings(frozen, never_rows=part[part["freeze"] == NEVER])})
     out = pd.DataFrame(rows)
     return out.sort_values([*keys, "algorithm", "freeze"], key=lambda c: c.map(_order) if c.name == "freeze" else c) \
         if len(out) else out
+
+
+def _savings(frozen: pd.DataFrame, never_rows: pd.DataFrame) -> dict[str, Any]:
+    """Mean dense-gradient steps (frozen / never frozen) and FLOPs saved, for rows that record them."""
+    if "dense_grad_steps" not in frozen or frozen["dense_grad_steps"].isna().all():
+        return {}
+    never = never_rows["dense_grad_steps"].mean() if len(never_rows) else math.nan
+    return {"dense_grad_steps": f"{frozen['dense_grad_steps'].mean():.0f} / {never:.0f}",
+            "flops_saved": f"{100 * frozen['flops_saved_fraction'].mean():.1f}%"}
 
 
 def _never_frozen(table: pd.DataFrame) -> pd.DataFrame:
