@@ -115,3 +115,12 @@ def test_outcome_statuses_are_checked():
     assert Outcome(trial, None, "boom").status == "failed"
     with pytest.raises(ValueError, match="unknown outcome status"):
         Outcome(trial, None, None, "exploded")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_divergence_is_caught_on_the_gpu():
+    x, y = _data()
+    model = MLP([8, 16, 2]).cuda()
+    with pytest.raises(TrainingDiverged):
+        train(model, (x.cuda(), y.cuda()), TrainConfig(epochs=5, batch_size=20, optimizer="sgd", lr=1e6), progress=False)
+    assert train(MLP([8, 16, 2]).cuda(), (x.cuda(), y.cuda()), TrainConfig(epochs=1), progress=False).epochs == 1

@@ -58,9 +58,15 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 def check_finite(model: nn.Module, epoch: int) -> None:
     """Raise :class:`~sparsewire.errors.TrainingDiverged` if any parameter of ``model`` is NaN or infinite."""
-    for name, param in model.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            raise TrainingDiverged(epoch, f"parameter {name} is not finite")
+    named = list(model.named_parameters())
+    flags = [torch.isfinite(p).all() for _, p in named]
+    try:
+        finite = bool(torch.stack(flags).all()) if flags else True  # one device sync for the whole model
+    except RuntimeError:  # parameters on several devices
+        finite = all(bool(f) for f in flags)
+    if not finite:
+        name = next(n for (n, _), f in zip(named, flags, strict=True) if not bool(f))
+        raise TrainingDiverged(epoch, f"parameter {name} is not finite")
 
 
 @dataclass
