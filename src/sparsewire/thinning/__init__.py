@@ -7,6 +7,8 @@ longer matter can be cut out instead: :func:`thin` removes
   output (``chain.py`` for MLPs, ``nn.Sequential`` and LeNet-5, including conv channels whose filters are all
   zero; ``graph.py`` for :class:`~sparsewire.graphs.feedforward.GraphNetwork`);
 - recurrent hidden units that nothing reads, or that are constant in every gate (``recurrent.py``);
+- zero or unread channels of a torchvision-style ResNet, removed only where removable on both sides of
+  every residual add (``residual.py``);
 - identity-ReLU layers, by collapsing them (:func:`sparsewire.layers.collapse`), when that saves parameters.
 
 What it buys is in ``cost.py`` (:func:`thinning_report`: parameters, FLOPs, latency before and after).
@@ -21,6 +23,7 @@ from sparsewire.thinning.common import UnsupportedModelError
 from sparsewire.thinning.cost import ThinningReport, count_flops, count_parameters, thinning_report
 from sparsewire.thinning.graph import ThinnedGraphNetwork, thin_graph_network
 from sparsewire.thinning.recurrent import thin_recurrent
+from sparsewire.thinning.residual import is_resnet, thin_resnet
 
 
 def _collapse_if_smaller(model: nn.Module, input_nonnegative: bool) -> nn.Module:
@@ -39,8 +42,9 @@ def thin(model: nn.Module, *, collapse_identity: bool = True, input_nonnegative:
     """A smaller dense copy of ``model`` with the same outputs (to float rounding) in eval mode.
 
     Args:
-        model: a (masked or plain) MLP, ``nn.Sequential`` chain, LeNet5, GraphNetwork, ``nn.RNN``/``GRU``/``LSTM``
-            or :class:`~sparsewire.models.recurrent.RecurrentClassifier`. It is not modified.
+        model: a (masked or plain) MLP, ``nn.Sequential`` chain, LeNet5, GraphNetwork,
+            :class:`~sparsewire.models.recurrent.RecurrentClassifier` (RNN/GRU/LSTM) or torchvision-style ResNet.
+            It is not modified.
         collapse_identity: also collapse hidden layers whose ReLU is provably the identity (ReLU chains only),
             when that lowers the parameter count.
         input_nonnegative: the caller guarantees non-negative inputs (lets the first layer collapse too).
@@ -55,6 +59,8 @@ def thin(model: nn.Module, *, collapse_identity: bool = True, input_nonnegative:
         return thin_graph_network(model)
     if isinstance(model, RecurrentClassifier | nn.RNNBase):
         return thin_recurrent(model)
+    if is_resnet(model):
+        return thin_resnet(model)
     thinned = thin_chain(model)
     return _collapse_if_smaller(thinned, input_nonnegative) if collapse_identity else thinned
 
@@ -69,5 +75,6 @@ __all__ = [
     "thin_chain",
     "thin_graph_network",
     "thin_recurrent",
+    "thin_resnet",
     "thinning_report",
 ]
