@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsewire.cohorts import (
+    DenseFeedForwardCohort,
     FeedForwardCohort,
     StackedCohort,
     iter_train_cohort,
@@ -46,11 +47,13 @@ def batch(n=9, seed=0):
 
 
 def assert_matches_alone(models, x, target, tol=1e-5, build=FeedForwardCohort):
+    """Outputs, input gradients and parameter gradients of every member as alone; :class:`FeedForwardCohort`
+    gives masked hidden weights (absent edges) no gradient, :class:`DenseFeedForwardCohort` gives them theirs."""
     alone = copy.deepcopy(models)
     cohort = build(models)
     xc = x.clone().requires_grad_()
     out = cohort(xc)
-    assert out.shape == (len(models), len(x), CLASSES if build is FeedForwardCohort else out.shape[-1])
+    assert out.shape == (len(models), len(x), CLASSES)
     member_losses(out, target).sum().backward()
     grads = cohort.unpack({name: getattr(cohort, name).grad for name in cohort.packed_names()})
     x_grad = torch.zeros_like(x)
@@ -60,25 +63,33 @@ def assert_matches_alone(models, x, target, tol=1e-5, build=FeedForwardCohort):
         F.cross_entropy(single, target).backward()
         x_grad += xk.grad
         torch.testing.assert_close(out[k], single, atol=tol, rtol=0)
+        masks = Masks.of(model)
         for name, param in model.named_parameters():
-            torch.testing.assert_close(grads[k][name], param.grad, atol=tol, rtol=0, msg=name)
+            hidden = build is FeedForwardCohort and name.startswith("edges.")  # absent edges are not packed
+            expected = param.grad * masks[name] if hidden else param.grad
+            torch.testing.assert_close(grads[k][name], expected, atol=tol, rtol=0, msg=name)
     torch.testing.assert_close(xc.grad, x_grad, atol=tol, rtol=0)
 
 
+BUILDS = [FeedForwardCohort, DenseFeedForwardCohort]
+
+
+@pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "identity"])
-def test_a_cohort_of_one_is_the_network(activation):
-    assert_matches_alone(members(1, activation=activation, outputs="sinks"), *batch())
+def test_a_cohort_of_one_is_the_network(activation, build):
+    assert_matches_alone(members(1, activation=activation, outputs="sinks"), *batch(), build=build)
 
 
+@pytest.mark.parametrize("build", BUILDS)
 @pytest.mark.parametrize("options", [{}, {"outputs": "sinks"}, {"inputs": "first-layer", "activation": "tanh"}])
-def test_every_member_gives_its_own_outputs_and_gradients(options):
-    assert_matches_alone(members(4, **options), *batch(11, seed=1))
+def test_every_member_gives_its_own_outputs_and_gradients(options, build):
+    assert_matches_alone(members(4, **options), *batch(11, seed=1), build=build)
 
 
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 4), st.sampled_from(["relu", "tanh", "sigmoid"]),
-       st.sampled_from(["last-layer", "sinks"]))
-def test_random_cohorts_match(seed, count, activation, outputs):
+       st.sampled_from(["last-layer", "sinks"]), st.sampled_from(BUILDS))
+def test_random_cohorts_match(seed, count, activation, outputs, build):
     rng = torch.Generator().manual_seed(seed)
     models = []
     for i in range(count):
@@ -92,7 +103,7 @@ def test_random_cohorts_match(seed, count, activation, outputs):
         except (GraphError, ValueError):
             continue
     if models:
-        assert_matches_alone(models, *batch(7, seed=seed))
+        assert_matches_alone(models, *batch(7, seed=seed), build=build)
 
 
 def test_members_must_share_inputs_classes_and_activation():
@@ -107,15 +118,18 @@ def train_data(n=96, seed=0):
     return x, ((x[:, 0] + x[:, 1] > 0).long() + 2 * (x[:, 2] > 0.5).long())  # learnable 4-way labels
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_training_in_a_cohort_equals_training_alone(optimizer):
-    """k optimizer steps with clipping, weight decay, plateau schedule, early stopping and best-weight restore."""
-    config = TrainConfig(epochs=4, batch_size=32, lr=0.02, optimizer=optimizer, grad_clip=0.5, weight_decay=1e-3,
+@pytest.mark.parametrize(("optimizer", "build", "clip"), [("adam", FeedForwardCohort, None), ("sgd", FeedForwardCohort, None),
+                                                     ("adamw", FeedForwardCohort, None), ("adam", DenseFeedForwardCohort, 0.5),
+                                                     ("sgd", DenseFeedForwardCohort, 0.5)])
+def test_training_in_a_cohort_equals_training_alone(optimizer, build, clip):
+    """k optimizer steps with weight decay, plateau schedule, early stopping and best-weight restore (and
+    clipping, for which the dense cohort gives masked weights their gradients as alone)."""
+    config = TrainConfig(epochs=4, batch_size=32, lr=0.02, optimizer=optimizer, grad_clip=clip, weight_decay=1e-3,
                          schedule="plateau", patience=2, plateau_threshold=0.05)
     models = members(4, outputs="sinks")
     alone = copy.deepcopy(models)
     data, val = train_data(), train_data(48, seed=5)
-    results = train_cohort(models, data, config, build=FeedForwardCohort, val_data=val, seed=7, progress=False)
+    results = train_cohort(models, data, config, build=build, val_data=val, seed=7, progress=False)
     for model, single, result in zip(models, alone, results, strict=True):
         expected = train(single, data, config, val_data=val, seed=7, progress=False)
         assert (result.epochs, result.stopped) == (expected.epochs, expected.stopped)
@@ -123,7 +137,8 @@ def test_training_in_a_cohort_equals_training_alone(optimizer):
             torch.testing.assert_close(p, q, atol=1e-4, rtol=0, msg=name)
 
 
-def test_masks_and_padding_stay_zero_and_members_leave_when_done():
+@pytest.mark.parametrize("build", BUILDS)
+def test_masks_and_padding_stay_zero_and_members_leave_when_done(build):
     models = members(3)
     masks = Masks.of(models[1])
     name = next(n for n in masks if n.startswith("edges."))
@@ -131,13 +146,13 @@ def test_masks_and_padding_stay_zero_and_members_leave_when_done():
     cut.view(-1)[cut.view(-1).nonzero()[0]] = False
     masks.update({name: cut})
     config = TrainConfig(epochs=3, batch_size=32, lr=0.05, patience=1)
-    finished = [index for index, _, _ in iter_train_cohort(models, train_data(), config, build=FeedForwardCohort,
+    finished = [index for index, _, _ in iter_train_cohort(models, train_data(), config, build=build,
                                                           val_data=train_data(32, seed=3), seed=1, progress=False)]
     assert sorted(finished) == [0, 1, 2]
     for model in models:
         for _, param, mask in Masks.of(model).parameters():
             assert bool((param[~mask] == 0).all())
-    cohort = FeedForwardCohort(models)
+    cohort = build(models)
     for packed in cohort.packed_names():
         assert bool((getattr(cohort, packed)[cohort.mask(packed) == 0] == 0).all()), packed
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sparsewire.studies import load_config, run_study
 
@@ -22,9 +23,10 @@ def run(shared_data, out, *overrides):
     return pd.read_csv(out / "results.csv").set_index("trial_id").sort_index()
 
 
-def test_a_prior_study_in_cohorts_gives_the_accuracies_of_one_at_a_time(shared_data, tmp_path):
-    together = run(shared_data, tmp_path / "cohorts", "cohort_size=4", "orientation=edge-order")
-    alone = run(shared_data, tmp_path / "alone", "cohort_size=1", "orientation=edge-order")
+@pytest.mark.parametrize("clip", ["null", "0.5"])  # clipping: the dense cohort (masked weights' gradients count)
+def test_a_prior_study_in_cohorts_gives_the_accuracies_of_one_at_a_time(shared_data, tmp_path, clip):
+    together = run(shared_data, tmp_path / "cohorts", "cohort_size=4", "orientation=edge-order", f"train.grad_clip={clip}")
+    alone = run(shared_data, tmp_path / "alone", "cohort_size=1", "orientation=edge-order", f"train.grad_clip={clip}")
     assert list(together.index) == list(alone.index)  # grouping is not part of any trial id
     assert sorted(together["cohort_size"]) == [2, 2, 4, 4, 4, 4] and set(alone["cohort_size"]) == {1}
     assert set(together["batch_order"]) == {"shared"} and set(together["data_seed"]) == {0}

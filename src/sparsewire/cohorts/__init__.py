@@ -12,10 +12,10 @@ the members, so results stay one row per network. All members see the same batch
 """
 
 from sparsewire.cohorts.base import Cohort, member_losses
-from sparsewire.cohorts.feedforward import FeedForwardCohort, StackedCohort
+from sparsewire.cohorts.feedforward import DenseFeedForwardCohort, FeedForwardCohort, StackedCohort
 from sparsewire.cohorts.optim import CohortOptimizer, clip_member_grads
 from sparsewire.cohorts.recurrent import RecurrentCohort
 from sparsewire.cohorts.train import MemberResult, evaluate_cohort, iter_train_cohort, train_cohort
 
-__all__ = ["Cohort", "CohortOptimizer", "FeedForwardCohort", "MemberResult", "RecurrentCohort", "StackedCohort", "clip_member_grads", "evaluate_cohort", "iter_train_cohort",
+__all__ = ["Cohort", "CohortOptimizer", "DenseFeedForwardCohort", "FeedForwardCohort", "MemberResult", "RecurrentCohort", "StackedCohort", "clip_member_grads", "evaluate_cohort", "iter_train_cohort",
            "member_losses", "train_cohort"]

@@ -1,31 +1,36 @@
 """Cohorts of feed-forward networks: graph-built MLPs level by level, same-architecture models stacked.
 
-:class:`FeedForwardCohort` — N :class:`~sparsewire.graphs.feedforward.GraphNetwork` members (random-graph
-priors of any size and depth). Feed-forward has no time, so the natural packing is *level-major*: level
-``j`` computes layer ``j`` of every member at once. Each member's layer ``j`` is one packed row whose
-weight is its incoming edge blocks ``W_{i→j}`` side by side (the units of all its source layers
-concatenated), plus, for input-attached layers, its input weight. Rows of one level are bucketed by size
-(:func:`~sparsewire.cohorts.recurrent.partition_sizes`: padding traded against calls), and each bucket is
-one ``baddbmm`` over its rows (inputs gathered from one unit buffer) and one GEMM over ``(rows·S, F) @ x``
-for the shared input. The read-out is one more level. A member with fewer layers has no rows at the deeper
-levels, so work follows its real layers; padding is zero and stays zero.
+Graph-built MLPs (:class:`~sparsewire.graphs.feedforward.GraphNetwork`, random-graph priors of any size and
+depth) have no time, so the natural packing is *level-major*: level ``j`` computes layer ``j`` of every
+member at once, and the number of calls per batch is the depth of the deepest member, shared by the whole
+cohort (alone, a network is one ``nn.Linear`` call per edge block: ~1,000 for an 800-node Watts–Strogatz
+graph in edge order). Each pass is one ``autograd.Function`` with a hand-written backward over a unit
+buffer ``(units, B)`` that holds every activation once; the backward walks the levels in reverse with a
+gradient buffer of the same shape, each activation's derivative taken from its output (ReLU, tanh,
+sigmoid, identity). Plain autograd would record an in-place write per level into the shared buffer and copy
+the buffer's gradient at each (O(levels · units · B)).
 
-The whole pass is one ``autograd.Function`` with a hand-written backward: the forward writes every
-unit's activation once into a ``(units, B)`` buffer, and the backward walks the levels in reverse with a
-gradient buffer of the same shape, taking each activation's derivative from its output (ReLU, tanh,
-sigmoid, identity). Plain autograd would record an in-place write per level into the shared buffer and
-copy the whole buffer's gradient at each one (O(levels · units · B)); here memory is the two buffers.
+- :class:`FeedForwardCohort` (the default): cost follows the present connections. A level's inputs from
+  earlier layers are one edge list (gather → scale → scatter-add) over the present edges of all members;
+  input-attached units take one GEMM with the shared batch; the read-out is one ``bmm`` per bucket of
+  members. Masked hidden weights (absent edges) are not packed, so they get no gradient: exact unless
+  gradients are clipped (``train()`` alone counts masked weights' gradients in the clipping norm).
+- :class:`DenseFeedForwardCohort`: every member's layer ``j`` is one packed row, its incoming edge blocks
+  side by side, rows of one level bucketed by size (:func:`~sparsewire.cohorts.recurrent.partition_sizes`)
+  and multiplied densely with ``baddbmm``. Masked weights get their gradients as alone, so use it with
+  ``grad_clip`` (the ``prior`` study does).
 
-Why this packing (``benchmarks/cohort_throughput_mlp.py``): a prior network alone is one ``nn.Linear``
-call per edge block (up to ~1,000 for an 800-node Watts–Strogatz graph in edge order) on a few units each,
-so a batch is per-call overhead; level-major makes the call count the depth of the deepest member, shared
-by the whole cohort. The compute that remains is the input projection (784 × first-layer units per
-member), done as one large GEMM per bucket. Block-diagonal sparse products were not used: their setup per
-level costs more than the few hundred multiply-adds per unit of a level.
+Why (``benchmarks/cohort_throughput_mlp.py``, 128 MNIST priors of 50–800 nodes, batch 128, one thread, one
+training step incl. Adam): edge lists took 260–320 ms in edge order and 460 ms in random orientation, the
+dense blocks 460–860 ms and 1,300 ms: a prior's layer blocks are 2–5 % dense, and dense padding added as
+much again. Block-diagonal sparse products were not used: their setup per level costs more than a level's
+few hundred multiply-adds per unit. What remains is per-level call overhead (deep, narrow edge-order
+graphs) and the dense 784-wide input layer (random orientation, whose first layers are wide); the latter is
+the same GEMM a network alone does, so it bounds the speed-up there.
 
 :class:`StackedCohort` — same-architecture models that differ only in masks, seeds or hyper-parameters
-(``mlp``, ``lenet_300_100``, LeNet-5): ``torch.func.stack_module_state``-style stacking with
-``functional_call`` under ``vmap``; see its docstring for the measurement behind that choice.
+(``mlp``, ``lenet_300_100``, LeNet-5): stacked parameters with ``functional_call`` under ``vmap``; see its
+docstring for the measurement behind that choice.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sparsewire.cohorts.base import Cohort
+from sparsewire.cohorts.base import Cohort, member_masks
 from sparsewire.cohorts.layout import Layout, Slot
 from sparsewire.cohorts.recurrent import partition_sizes
 
@@ -150,6 +155,33 @@ class _Levels(torch.autograd.Function):
         return (None, gx, *grads)
 
 
+class _GraphCohort(Cohort):
+    """Shared by the two graph cohorts: member checks and the forward entry point."""
+
+    in_features: int
+    classes: int
+    activation_name: str
+
+    def _check(self, members: Sequence[nn.Module]) -> list[tuple]:
+        specs = [_graph_spec(m) for m in members]
+        for what, values in [("input size", {m.in_features for m in members}),
+                             ("number of classes", {m.out_features for m in members}),
+                             ("activation", {m.activation_name for m in members})]:
+            if len(values) != 1:
+                raise ValueError(f"cohort members must share the {what}, got {sorted(map(str, values))}")
+        self.in_features, self.classes = members[0].in_features, members[0].out_features
+        self.activation_name = members[0].activation_name
+        return specs
+
+    def _run(self, function: type[torch.autograd.Function], plan: tuple, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"the cohort's networks expect {self.in_features} input features, got {x.shape[1]}")
+        params = [getattr(self, name) for name in self._param_names]
+        out = function.apply(plan, x.to(params[0].dtype), *params)
+        return out.view(len(self), self.classes, x.shape[0]).transpose(1, 2)
+
+
 def _graph_spec(model: nn.Module) -> tuple[list[int], dict[int, list[int]], list[int], list[int]]:
     """(layer sizes, incoming source layers per layer, input-attached layers, read-out layers)."""
     from sparsewire.graphs.feedforward import GraphNetwork
@@ -189,27 +221,20 @@ class _Packer:
         return Layout(tuple(self.slots), self.shapes), list(self.shapes)
 
 
-class FeedForwardCohort(Cohort):
-    """N :class:`~sparsewire.graphs.feedforward.GraphNetwork` members as one module (see the module docstring).
+class DenseFeedForwardCohort(_GraphCohort):
+    """:class:`FeedForwardCohort` with every member's weight blocks kept dense, so that masked weights (absent
+    edges) get their gradients too, exactly as in ``train()`` alone, where they enter gradient clipping's
+    norm. Use it when clipping (``grad_clip``); it costs the dense blocks (see the module docstring).
 
-    ``forward(x)`` takes the shared batch ``(B, ...)`` and returns ``(N, B, C)`` logits, member ``n`` at
-    ``[n]``, equal to ``members[n](x)`` (tested to 1e-5, gradients too). Members may differ in graph, size,
-    depth, attachment and initialisation; they must share the input size, the number of classes and the
-    activation.
+    ``forward(x)`` returns ``(N, B, C)``, member ``n`` at ``[n]``, equal to ``members[n](x)`` with all its
+    gradients (tested to 1e-5). Layer rows of one level are bucketed by size, each bucket one ``baddbmm``.
     """
 
     bucket_overhead: float = 4096.0
     """Padded multiply-adds (per example) that one more bucket per level is worth (see :func:`partition_sizes`)."""
 
     def __init__(self, members: Sequence[nn.Module]) -> None:
-        specs = [_graph_spec(m) for m in members]
-        for what, values in [("input size", {m.in_features for m in members}),
-                             ("number of classes", {m.out_features for m in members}),
-                             ("activation", {m.activation_name for m in members})]:
-            if len(values) != 1:
-                raise ValueError(f"cohort members must share the {what}, got {sorted(map(str, values))}")
-        self.in_features, self.classes = members[0].in_features, members[0].out_features
-        self.activation_name = members[0].activation_name
+        specs = self._check(members)
         n, features, classes = len(members), self.in_features, self.classes
 
         # Unit buffer rows: every member's layers in turn, then the N·C logits, then a zero and a trash row.
@@ -305,20 +330,227 @@ class FeedForwardCohort(Cohort):
         self.depth = depth
         super().__init__(members, layout)
 
+    def rebuild(self, members: Sequence[nn.Module]) -> DenseFeedForwardCohort:
+        return DenseFeedForwardCohort(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._stages[0].outputs.device != x.device:
+            self._stages = [stage.to(x.device) for stage in self._stages]
+        return self._run(_Levels, (self._stages, self._units, self._readout, _ACTIVATIONS[self.activation_name]), x)
+
+
+@dataclass
+class Level:
+    """One level of an edge-list cohort: buffer rows ``start:stop`` (every member's units of the level), the
+    input weight (parameter ``inp``, ``(attached units, F)``) added to level rows ``inrows`` (None: all), and
+    the present edges ``edges`` (a range of the packed edge weights) from buffer rows ``src`` to level rows ``dst``."""
+
+    start: int
+    stop: int
+    inp: int | None = None
+    inrows: torch.Tensor | None = None
+    edges: tuple[int, int] = (0, 0)
+    src: torch.Tensor | None = None
+    dst: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> Level:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return Level(self.start, self.stop, self.inp, move(self.inrows), self.edges, move(self.src), move(self.dst))
+
+
+@dataclass
+class Readout:
+    """A bucket of members' read-outs: weight parameter ``weight`` ``(rows, C, width)`` applied to the buffer
+    rows ``inputs`` ``(rows·width,)`` (padding: the zero row) and added to the logit rows ``outputs``."""
+
+    rows: int
+    width: int
+    weight: int
+    inputs: torch.Tensor
+    outputs: torch.Tensor
+
+    def to(self, device: torch.device) -> Readout:
+        return Readout(self.rows, self.width, self.weight, self.inputs.to(device), self.outputs.to(device))
+
+
+class _EdgeLevels(torch.autograd.Function):
+    """Edge-list level loop: the buffer starts as the biases; per level one GEMM for the input-attached units
+    and a gather → scale → scatter-add over the level's present edges; the read-out is one ``bmm`` per
+    bucket. The backward reverses it (see :class:`FeedForwardCohort`). Parameters: biases ``(rows,)``, edge
+    weights ``(edges,)``, then the read-out and input weights."""
+
+    @staticmethod
+    def forward(ctx, plan: tuple, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        levels, readouts, logits, activation = plan
+        bias, edges = params[0], params[1]
+        batch, biased = x.shape[0], len(params[0])
+        buf = x.new_empty(biased + 1, batch)  # + the zero row
+        buf[:biased] = bias.unsqueeze(1)
+        buf[biased] = 0
+        xt = x.t()
+        for level in levels:
+            z = buf[level.start:level.stop]
+            if level.inp is not None:
+                if level.inrows is None:
+                    z.addmm_(params[level.inp], xt)
+                else:
+                    z.index_add_(0, level.inrows, params[level.inp] @ xt)
+            if level.src is not None:
+                weights = edges[level.edges[0]:level.edges[1]].unsqueeze(1)
+                z.index_add_(0, level.dst, buf.index_select(0, level.src).mul_(weights))
+            if activation is not None:
+                activation[0](z)
+        for readout in readouts:
+            read = buf.index_select(0, readout.inputs).view(readout.rows, readout.width, batch)
+            buf.index_add_(0, readout.outputs, torch.bmm(params[readout.weight], read).view(-1, batch))
+        ctx.plan = plan
+        ctx.save_for_backward(x, buf, *params)
+        return buf[logits:biased].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        levels, readouts, logits, activation = ctx.plan
+        x, buf, *params = ctx.saved_tensors
+        edges, biased, batch = params[1], len(params[0]), x.shape[0]
+        gbuf = torch.zeros_like(buf)
+        gbuf[logits:biased] = grad_out
+        grads: list[torch.Tensor | None] = [None, torch.empty_like(edges)] + [None] * (len(params) - 2)
+        gx = torch.zeros_like(x) if ctx.needs_input_grad[1] else None
+        for readout in readouts:
+            gz = gbuf.index_select(0, readout.outputs).view(readout.rows, -1, batch)
+            read = buf.index_select(0, readout.inputs).view(readout.rows, readout.width, batch)
+            grads[readout.weight] = torch.bmm(gz, read.transpose(1, 2))
+            gbuf.index_add_(0, readout.inputs, torch.bmm(params[readout.weight].transpose(1, 2), gz).view(-1, batch))
+        for level in reversed(levels):
+            gz = gbuf[level.start:level.stop]  # becomes the gradient of the pre-activations, in place
+            if activation is not None:
+                gz.copy_(activation[1](gz, buf[level.start:level.stop]))
+            if level.inp is not None:
+                rows = gz if level.inrows is None else gz.index_select(0, level.inrows)
+                grads[level.inp] = rows @ x
+                if gx is not None:
+                    gx.addmm_(rows.t(), params[level.inp])
+            if level.src is not None:
+                first, last = level.edges
+                gdst = gz.index_select(0, level.dst)
+                grads[1][first:last] = (gdst * buf.index_select(0, level.src)).sum(1)
+                gbuf.index_add_(0, level.src, gdst.mul_(edges[first:last].unsqueeze(1)))
+        grads[0] = gbuf[:biased].sum(1)
+        return (None, gx, *grads)
+
+
+class FeedForwardCohort(_GraphCohort):
+    """N :class:`~sparsewire.graphs.feedforward.GraphNetwork` members as one module, costing their present
+    connections (see the module docstring).
+
+    ``forward(x)`` takes the shared batch ``(B, ...)`` and returns ``(N, B, C)`` logits, member ``n`` at
+    ``[n]``, equal to ``members[n](x)`` (tested to 1e-5), and so are the gradients of every present weight
+    and bias. Members may differ in graph, size, depth, attachment and initialisation; they must share the
+    input size, the number of classes and the activation.
+
+    Level ``j`` holds layer ``j`` of every member (units level-major in one buffer): its input-attached
+    units' input weights (one GEMM with the shared batch) and the present edges into it as one edge list.
+    All biases are one packed tensor (one row per unit) and all edge weights another (one row per present
+    edge, ``Slot.entries``), so the optimizer runs over a handful of tensors. The read-out gathers each
+    member's read-out layers and applies its read-out matrix, members bucketed by width, one ``bmm`` each.
+    Masked hidden weights — absent edges — are not packed: they stay zero and get no gradient, so a member
+    trains exactly as alone unless gradients are clipped (``train()`` alone counts the masked weights'
+    gradients in the clipping norm); for that, use :class:`DenseFeedForwardCohort`. A member's edges are
+    fixed when the cohort is built from its masks.
+    """
+
+    bucket_overhead: float = 4096.0
+    """Padded read-out multiply-adds (per example) one more read-out bucket is worth (:func:`partition_sizes`)."""
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        specs = self._check(members)
+        n, features, classes = len(members), self.in_features, self.classes
+        masks = [member_masks(m) for m in members]
+        depth = max(len(sizes) for sizes, *_ in specs)
+        offset, cursor, bounds = {}, 0, []
+        for j in range(depth):  # level-major units: level j is one contiguous range of the buffer
+            first = cursor
+            for m in range(n):
+                if j < len(specs[m][0]):
+                    offset[(m, j)] = cursor
+                    cursor += specs[m][0][j]
+            bounds.append((first, cursor))
+        logits = cursor
+        biased = logits + n * classes
+        zero = biased
+
+        slots: list[Slot] = []
+        names = ["b", "e"]
+        shapes: dict[str, tuple[int, ...]] = {"b": (biased,)}
+        levels: list[Level] = []
+        count = 0  # edges so far
+        for j, (first, stop) in enumerate(bounds):
+            level = Level(first, stop)
+            attached, inrows, src, dst, before = 0, [], [], [], count
+            for m in range(n):
+                sizes, incoming, inputs, _ = specs[m]
+                if j >= len(sizes):
+                    continue
+                local = offset[(m, j)] - first
+                slots.append(Slot(m, f"biases.{j}", "b", offset[(m, j)], (sizes[j],), span=True))
+                if j in inputs:
+                    slots.append(Slot(m, f"inputs.{j}.weight", f"in{j}", attached, (sizes[j], features), span=True))
+                    inrows += range(local, local + sizes[j])
+                    attached += sizes[j]
+                for i in incoming[j]:
+                    name, cols = f"edges.{i}_{j}.weight", sizes[i]
+                    mask = masks[m].get(name)
+                    entries = (torch.arange(sizes[j] * cols) if mask is None else mask.flatten().nonzero().flatten()).tolist()
+                    if entries:
+                        slots.append(Slot(m, name, "e", count, (len(entries),), entries=tuple(entries)))
+                        src += [offset[(m, i)] + e % cols for e in entries]
+                        dst += [local + e // cols for e in entries]
+                        count += len(entries)
+            if attached:
+                names.append(f"in{j}")
+                shapes[f"in{j}"] = (attached, features)
+                level.inp = len(names) - 1
+                level.inrows = None if attached == stop - first else torch.tensor(inrows, dtype=torch.long)
+            if count > before:
+                level.edges = (before, count)
+                level.src, level.dst = torch.tensor(src, dtype=torch.long), torch.tensor(dst, dtype=torch.long)
+            levels.append(level)
+        shapes["e"] = (count,)
+        # Read-out: member m's logits are buffer rows logits + m·C …, its read-out layers side by side.
+        readouts = []
+        width = [sum(specs[m][0][j] for j in specs[m][3]) for m in range(n)]
+        for part in partition_sizes([classes * w for w in width], self.bucket_overhead):
+            chosen = sorted(part)
+            wmax, name = max(width[m] for m in chosen), f"ro{len(readouts)}"
+            inputs = []
+            for row, m in enumerate(chosen):
+                sizes, column = specs[m][0], 0
+                slots.append(Slot(m, "output_bias", "b", logits + m * classes, (classes,), span=True))
+                for j in specs[m][3]:
+                    slots.append(Slot(m, f"outputs.{j}.weight", name, row, (classes, sizes[j]), (0, column)))
+                    column += sizes[j]
+                    inputs += range(offset[(m, j)], offset[(m, j)] + sizes[j])
+                inputs += [zero] * (wmax - column)
+            names.append(name)
+            shapes[name] = (len(chosen), classes, wmax)
+            outputs = [logits + m * classes + c for m in chosen for c in range(classes)]
+            readouts.append(Readout(len(chosen), wmax, len(names) - 1, torch.tensor(inputs, dtype=torch.long),
+                                    torch.tensor(outputs, dtype=torch.long)))
+        self._levels, self._readouts, self._logits = levels, readouts, logits
+        self._param_names, self.depth = names, depth
+        super().__init__(members, Layout(tuple(slots), {name: shapes[name] for name in names}))
+
     def rebuild(self, members: Sequence[nn.Module]) -> FeedForwardCohort:
         return FeedForwardCohort(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1)
-        if x.shape[1] != self.in_features:
-            raise ValueError(f"the cohort's networks expect {self.in_features} input features, got {x.shape[1]}")
-        device = x.device
-        if self._stages[0].outputs.device != device:
-            self._stages = [stage.to(device) for stage in self._stages]
-        params = [getattr(self, name) for name in self._param_names]
-        plan = (self._stages, self._units, self._readout, _ACTIVATIONS[self.activation_name])
-        out = _Levels.apply(plan, x.to(params[0].dtype), *params)
-        return out.view(len(self), self.classes, x.shape[0]).transpose(1, 2)
+        if self._readouts[0].inputs.device != x.device:
+            self._levels = [level.to(x.device) for level in self._levels]
+            self._readouts = [readout.to(x.device) for readout in self._readouts]
+        return self._run(_EdgeLevels, (self._levels, self._readouts, self._logits, _ACTIVATIONS[self.activation_name]), x)
 
 
 class StackedCohort(Cohort):

@@ -37,7 +37,7 @@ def member_grad_norms(cohort: Cohort) -> torch.Tensor:
     for name in cohort.packed_names():
         grad = getattr(cohort, name).grad
         if grad is not None:
-            squares.index_add_(0, cohort.owner(name), grad.detach().double().pow(2).flatten(1).sum(1))
+            squares.index_add_(0, cohort.owner(name), grad.detach().double().pow(2).reshape(len(grad), -1).sum(1))
     return squares.sqrt()
 
 
@@ -93,7 +93,7 @@ class CohortOptimizer:
             else:
                 state["momentum"].mul_(self.momentum).add_(grad)
             grad = state["momentum"]
-        param.sub_(lr * grad)
+        param.addcmul_(lr, grad, value=-1)  # in place: no parameter-sized temporary
 
     def _adam(self, param: torch.Tensor, grad: torch.Tensor, lr: torch.Tensor, steps: torch.Tensor, state: dict) -> None:
         beta1, beta2 = BETAS
@@ -108,8 +108,10 @@ class CohortOptimizer:
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         bias1 = 1 - beta1 ** steps
         bias2_sqrt = (1 - beta2 ** steps).sqrt()
-        denom = (exp_avg_sq.sqrt() / bias2_sqrt).add_(EPS)
-        param.sub_((lr / bias1) * exp_avg / denom)
+        # param -= (lr / bias1) · exp_avg / (sqrt(exp_avg_sq) / bias2_sqrt + eps), with one temporary (the
+        # per-row step size divides the denominator), since parameter-sized temporaries dominate large cohorts
+        denom = exp_avg_sq.sqrt().div_(bias2_sqrt).add_(EPS).div_(lr / bias1)
+        param.addcdiv_(exp_avg, denom, value=-1)
 
     def subset(self, cohort: Cohort, keep: Sequence[int]) -> CohortOptimizer:
         """This optimizer's state for ``cohort``, the compaction of the old cohort to members ``keep``."""

@@ -232,7 +232,12 @@ class PriorStudy(StudyType):
         return [g[i:i + config.cohort_size] for g in groups.values() for i in range(0, len(g), config.cohort_size)]
 
     def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
-        from sparsewire.cohorts import FeedForwardCohort, evaluate_cohort, iter_train_cohort
+        from sparsewire.cohorts import (
+            DenseFeedForwardCohort,
+            FeedForwardCohort,
+            evaluate_cohort,
+            iter_train_cohort,
+        )
         from sparsewire.errors import TrainingDiverged
 
         if len(trials) == 1:  # one network: trained alone, exactly as run_trial
@@ -254,8 +259,12 @@ class PriorStudy(StudyType):
         if not members:
             return
         models = [nets[i] for i in members]
+        config = TrainConfig(**first["train"])
+        # Clipping counts the gradients of masked weights (absent edges), as train() alone does: only the
+        # dense cohort computes those; otherwise the edge-list cohort, whose cost follows the present edges.
+        build = FeedForwardCohort if config.grad_clip is None else DenseFeedForwardCohort
         for pos, net, result in iter_train_cohort(
-                models, splits.train, TrainConfig(**first["train"]), build=FeedForwardCohort, val_data=splits.val,
+                models, splits.train, config, build=build, val_data=splits.val,
                 seed=data_seed(first), progress=context.progress, desc=f"cohort of {len(models)} priors"):
             index = members[pos]
             if result.stopped == "diverged":
