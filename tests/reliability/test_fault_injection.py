@@ -50,3 +50,15 @@ def test_three_sigkills_then_resume(tmp_path, reber_data):
 @pytest.mark.slow  # about a minute: 20 interpreter starts (torch import) killed at random moments
 def test_twenty_sigkills_then_resume(tmp_path, reber_data):
     kill_and_resume(tmp_path, reber_data, kills=20, seeds=4, window=(0.3, 4.0))
+
+
+def test_a_database_killed_before_its_schema_resumes(tmp_path, reber_data):
+    import sqlite3
+
+    out = tmp_path / "study"
+    out.mkdir()
+    sqlite3.connect(out / "results.sqlite").close()  # created, then killed before any table was written
+    config = write_config(tmp_path / "tiny.yaml", tiny_study(percents=1))
+    run = run_cli(*run_args(config, out, reber_data))
+    assert run.returncode == 0, run.stderr
+    assert len(finished(out)) == 2 and integrity(out) == "ok"

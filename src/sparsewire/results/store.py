@@ -34,6 +34,7 @@ CSV_NAME = "results.csv"
 FINISHED = ("done", "diverged")
 
 _SCHEMA = """
+BEGIN;
 CREATE TABLE IF NOT EXISTS trials (
     trial_id TEXT PRIMARY KEY,
     study TEXT NOT NULL,
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS trials (
     finished REAL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+COMMIT;
 """
+# (one transaction: a run killed while creating the schema leaves all of it or none)
 
 
 class ResultsStore:
@@ -124,6 +127,8 @@ class ResultsStore:
 
     def meta(self, key: str, default: Any = None) -> Any:
         with self._connect() as db:
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone():
+                return default  # a database whose schema was never written (opened read-only)
             found = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(found[0]) if found else default
 
