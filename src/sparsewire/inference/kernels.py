@@ -1,0 +1,211 @@
+"""Linear layers whose multiplication kernel is chosen by measurement, per shape and batch size.
+
+Which way of multiplying a pruned weight is fastest depends on the sparsity, the layer's shape, the batch
+size, the thread count and the device; no rule of thumb survives all of them (``benchmarks/sparse_inference.py``).
+:class:`MeasuredLinear` therefore times its candidates on the first input of each batch-size bucket (powers
+of two) and keeps the fastest:
+
+- ``dense``: ``F.linear`` on the dense weight with its zeros (always a candidate);
+- ``csr`` / ``csr-int32``: ``F.linear`` on a torch CSR weight with int64 / int32 indices;
+- ``bsr-<b>``: torch block-sparse rows with ``b × b`` blocks, when the shape divides and at most half of the
+  blocks hold a non-zero (unstructured sparsity fills nearly every block, and BSR then only loses);
+- ``scipy-csr``: scipy's CSR product (CPU, float32/float64, no autograd).
+
+A sparse kernel replaces ``dense`` only when its median time is below ``margin`` × the dense median, so a
+measured layer is never slower than dense by more than the noise of the measurement. Choices are cached
+process-wide by (shape, non-zeros, batch bucket, threads, device, dtype): layers of the same shape and
+sparsity are measured once. Inference only (no gradients flow into the sparse copies).
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+import warnings
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sparsewire.masks import Masks
+
+Kernel = Callable[[torch.Tensor], torch.Tensor]
+CHOICES: dict[tuple, str] = {}
+"""Process-wide cache: (out, in, nnz, bucket, threads, device, dtype) -> kernel name."""
+
+
+def bucket(batch: int) -> int:
+    """Batch-size bucket: the next power of two (1, 2, 4, ...)."""
+    return 1 << max(0, int(batch) - 1).bit_length()
+
+
+def _quiet(fn: Callable[[], torch.Tensor]) -> torch.Tensor:
+    with warnings.catch_warnings():  # "sparse CSR/BSR support is in beta": known
+        warnings.simplefilter("ignore", UserWarning)
+        return fn()
+
+
+def _block_density(weight: torch.Tensor, block: int) -> float:
+    rows, cols = weight.shape
+    blocks = weight.ne(0).reshape(rows // block, block, cols // block, block).any(3).any(1)
+    return float(blocks.float().mean())
+
+
+def _sparse(make: Callable[[], torch.Tensor], bias: torch.Tensor | None) -> Kernel:
+    """``F.linear`` on the sparse weight ``make()`` builds; built once per inference-mode state, since a sparse
+    tensor made outside ``torch.inference_mode`` cannot be used inside it (torch 2.13)."""
+    made: dict[bool, torch.Tensor] = {}
+
+    def kernel(x: torch.Tensor) -> torch.Tensor:
+        mode = torch.is_inference_mode_enabled()
+        if mode not in made:
+            made[mode] = _quiet(make)
+        return _quiet(lambda: F.linear(x, made[mode], bias))
+
+    return kernel
+
+
+def candidate_kernels(weight: torch.Tensor, bias: torch.Tensor | None) -> dict[str, Kernel]:
+    """The kernels that can run ``x ↦ x Wᵀ + b`` for this weight on its device."""
+    weight = weight.detach()
+    bias = None if bias is None else bias.detach()
+    kernels: dict[str, Kernel] = {"dense": lambda x: F.linear(x, weight, bias)}
+    kernels["csr"] = _sparse(weight.to_sparse_csr, bias)
+
+    def csr32() -> torch.Tensor:
+        csr = weight.to_sparse_csr()
+        return torch.sparse_csr_tensor(csr.crow_indices().int(), csr.col_indices().int(), csr.values(), csr.shape)
+
+    kernels["csr-int32"] = _sparse(csr32, bias)
+    for block in (8, 16, 32):
+        if weight.shape[0] % block or weight.shape[1] % block or _block_density(weight, block) > 0.5:
+            continue
+        kernels[f"bsr-{block}"] = _sparse(lambda b=block: weight.to_sparse_bsr((b, b)), bias)
+    if weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64):
+        import scipy.sparse
+
+        matrix = scipy.sparse.csr_matrix(weight.numpy())
+        b = None if bias is None else bias.numpy()
+
+        def scipy_csr(x: torch.Tensor) -> torch.Tensor:
+            out = (matrix @ x.detach().numpy().T).T
+            return torch.from_numpy(out if b is None else out + b)
+
+        kernels["scipy-csr"] = scipy_csr
+    return kernels
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_kernels(kernels: dict[str, Kernel], x: torch.Tensor, rounds: int = 5, min_round_s: float = 1e-3
+                 ) -> dict[str, float]:
+    """Median seconds per call of each kernel on ``x``, interleaved round by round after two warm-up calls each;
+    a round repeats a fast kernel until it lasts about ``min_round_s`` (timer resolution and jitter)."""
+    times: dict[str, list[float]] = {name: [] for name in kernels}
+    reps: dict[str, int] = {}
+    with torch.no_grad():
+        for name, fn in kernels.items():
+            fn(x)  # builds lazily made sparse tensors
+            _sync(x.device)
+            start = time.perf_counter()
+            fn(x)
+            _sync(x.device)
+            reps[name] = max(1, min(100, int(min_round_s / max(time.perf_counter() - start, 1e-7))))
+        for r in range(rounds):
+            order = list(kernels.items()) if r % 2 == 0 else list(reversed(kernels.items()))
+            for name, fn in order:
+                _sync(x.device)
+                start = time.perf_counter()
+                for _ in range(reps[name]):
+                    fn(x)
+                _sync(x.device)
+                times[name].append((time.perf_counter() - start) / reps[name])
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+class MeasuredLinear(nn.Module):
+    """``y = x Wᵀ + b`` through the kernel measured fastest for this shape and batch size (inference only).
+
+    Args:
+        linear: the layer (its zeros are the sparsity; masks, if any, must already be applied).
+        candidates: kernel names to consider (default: all that apply); ``dense`` is always included.
+        rounds: timed calls per candidate when a new batch bucket is seen.
+        margin: a sparse kernel must take less than ``margin`` × the dense time to be chosen.
+    """
+
+    def __init__(self, linear: nn.Linear, candidates: Iterable[str] | None = None, rounds: int = 5,
+                 margin: float = 0.95) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.register_buffer("weight", linear.weight.detach().clone())
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone())
+        self.candidates = None if candidates is None else {"dense", *candidates}
+        self.rounds, self.margin = rounds, margin
+        self.nnz = int(self.weight.ne(0).sum())
+        self.choice: dict[int, str] = {}
+        self.timings: dict[int, dict[str, float]] = {}
+        self._kernels: dict[str, Kernel] | None = None
+
+    def __getstate__(self) -> dict:  # kernels are closures: rebuilt on demand after unpickling
+        return {**self.__dict__, "_kernels": None}
+
+    def _apply(self, fn, recurse=True):  # moved or cast: kernels and choices no longer apply
+        self._kernels, self.choice = None, {}
+        return super()._apply(fn, recurse)
+
+    def kernels(self) -> dict[str, Kernel]:
+        if self._kernels is None:
+            every = candidate_kernels(self.weight, self.bias)
+            self._kernels = {k: v for k, v in every.items() if self.candidates is None or k in self.candidates}
+        return self._kernels
+
+    def key(self, batch: int) -> tuple:
+        return (self.out_features, self.in_features, self.nnz, bucket(batch), torch.get_num_threads(),
+                str(self.weight.device), self.weight.dtype, tuple(sorted(self.kernels())))
+
+    def choose(self, x: torch.Tensor) -> str:
+        """The kernel for ``x``'s batch bucket: from the cache, or measured on ``x`` now."""
+        b = bucket(x.shape[0])
+        key = self.key(x.shape[0])
+        if key not in CHOICES:
+            times = time_kernels(self.kernels(), x, self.rounds)
+            self.timings[b] = times
+            best = min(times, key=times.get)
+            CHOICES[key] = best if times[best] < self.margin * times["dense"] else "dense"
+        self.choice[b] = CHOICES[key]
+        return self.choice[b]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features)
+        name = self.choice.get(bucket(flat.shape[0])) or self.choose(flat)
+        return self.kernels()[name](flat).reshape(*x.shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        chosen = ", ".join(f"b≤{b}: {k}" for b, k in sorted(self.choice.items()))
+        return f"in_features={self.in_features}, out_features={self.out_features}, nnz={self.nnz}, chosen=[{chosen}]"
+
+
+@torch.no_grad()
+def measured(model: nn.Module, *, batch_sizes: Iterable[int] = (), min_sparsity: float = 0.0,
+             candidates: Iterable[str] | None = None, rounds: int = 5) -> nn.Module:
+    """A copy of ``model`` (eval, masks applied and removed) whose ``nn.Linear`` layers with at least
+    ``min_sparsity`` zeros are :class:`MeasuredLinear`; with ``batch_sizes`` the choices are measured now
+    on random inputs (otherwise on the first input of each batch bucket)."""
+    model = Masks.of(model).export() if Masks.is_masked(model) else copy.deepcopy(model)
+    model.eval()
+    layers = []
+    for name, module in list(model.named_modules()):
+        if isinstance(module, nn.Linear) and float(module.weight.eq(0).float().mean()) >= min_sparsity:
+            parent_name, _, child = name.rpartition(".")
+            new = MeasuredLinear(module, candidates, rounds)
+            setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
+            layers.append(new)
+    for batch in batch_sizes:
+        for layer in layers:
+            layer.choose(torch.randn(batch, layer.in_features, dtype=layer.weight.dtype, device=layer.weight.device))
+    return model
