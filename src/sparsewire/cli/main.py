@@ -192,16 +192,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import warnings
 
-    from sparsewire.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SparsewireError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("SPARSEWIRE_DEBUG", "") not in ("", "0")
+    saved_format, saved_handlers = warnings.formatwarning, {}
     if not debug:  # warnings as one line each, without the source line that raised them
         warnings.formatwarning = lambda message, category, *_, **__: f"sparsewire: warning: {message}\n"
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None and threading_is_main():
-            signal.signal(signum, _terminate)
+            saved_handlers[signum] = signal.signal(signum, _terminate)
+    try:
+        return _handle(args, debug)
+    finally:  # main() may be called in-process (tests, notebooks): leave the process as it was
+        warnings.formatwarning = saved_format
+        for signum, handler in saved_handlers.items():
+            signal.signal(signum, handler)
+
+
+def _handle(args: argparse.Namespace, debug: bool) -> int:
+    """Run the subcommand; errors become one line on stderr and an exit code."""
+    from sparsewire.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, SparsewireError
+
     try:
         return args.handler(args)
     except BrokenPipeError:  # output piped into `head` and the like
