@@ -185,6 +185,14 @@ def test_dnw_forward_uses_the_top_k_latent_weights_and_the_gradient_reaches_prun
     assert all(torch.equal(masks.parameter(n), before[n]) for n in masks)
 
 
+def test_dnw_enforces_the_mask_when_no_connection_swaps():
+    def check(dyn, opt):
+        assert all(torch.all(param[~mask] == 0) for _, param, mask in dyn.masks.parameters())
+
+    _, _, dyn = run("dnw", epochs=1, optimizer="sgd", lr=1e-12, check=check)  # weights barely move: no swap
+    assert dyn.updates and sum(u.replaced for u in dyn.updates) == 0
+
+
 # ---------------------------------------------------------------------------- early freeze and its cost
 @pytest.mark.parametrize("algorithm", ALL)
 def test_freezing_stops_updates_and_dense_gradients(algorithm):

@@ -251,6 +251,8 @@ class DynamicSparsity:
             dropped[name], grown_n[name] = n_drop, n_grow
         if new:
             self.masks.update(new)
+        else:  # nothing moved; DNW's parameters may still hold latent weights off the mask
+            self.masks.apply()
         record = Update(step=self.step, epoch=self.epoch, drop_fraction=fraction, replaced=replaced,
                         dropped=dropped, grown=grown_n)
         self.updates.append(record)
