@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LOAD = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else "n/a"
 OUT = ROOT / "benchmarks" / "results" / "cohort_throughput.md"
 
 
@@ -106,7 +107,12 @@ def measure(cell: str, size: int, threads: int, steps: int, readout: str, device
             if i:
                 seconds += time.perf_counter() - tick
         per_network_batch = seconds / (size * steps)
-    return {"cell": cell, "size": size, "threads": threads, "readout": readout, "device": device, "batches_per_epoch": len(data),
+    members = pool[:max(size, 8)] if size > 1 else pool[:8]
+    macs = sum(p.numel() for m in members for n, p in m.named_parameters() if "weight_" in n) / len(members)
+    columns = sum(int(t[0].shape[0]) * int(t[1].max()) for t in data[1:steps + 1]) / steps  # strings × steps per batch
+    flops = 6 * macs * columns  # multiply-adds of the recurrent products, forward (2) and backward (4)
+    return {"cell": cell, "size": size, "threads": threads, "readout": readout, "device": device,
+            "product_gflop_per_network_batch": flops / 1e9, "achieved_gflops": flops / 1e9 / per_network_batch, "batches_per_epoch": len(data),
             "per_network_batch_ms": 1000 * per_network_batch,
             "network_epochs_per_hour": 3600 / (per_network_batch * len(data)),
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -148,8 +154,9 @@ def write(rows: list[dict], args) -> None:
     table["speed-up"] = [row.network_epochs_per_hour / base[(row.cell, row.threads)] for row in table.itertuples()]
     table["networks"] = table["size"].map(lambda s: "one at a time" if s == 1 else f"cohort of {s}")
     shown = table[["cell", "threads", "networks", "per_network_batch_ms", "network_epochs_per_hour", "speed-up",
-                   "peak_rss_mib"]].round({"per_network_batch_ms": 1, "network_epochs_per_hour": 0, "speed-up": 1,
-                                           "peak_rss_mib": 0})
+                   "achieved_gflops", "peak_rss_mib"]].round({"per_network_batch_ms": 1, "network_epochs_per_hour": 0,
+                                                              "speed-up": 1, "achieved_gflops": 2, "peak_rss_mib": 0})
+    gflop = float(table["product_gflop_per_network_batch"].mean())
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     command = (f"python benchmarks/cohort_throughput.py --cells {' '.join(args.cells)} --sizes "
@@ -166,6 +173,10 @@ def write(rows: list[dict], args) -> None:
         "trained alone with the plain training step. Network-epochs per hour = 3600 / (s per network-batch × "
         "batches per epoch). Peak RSS is the whole process (data included).", "",
         shown.to_markdown(index=False), "",
+        f"The recurrent products alone are {gflop:.3f} GFLOP per network-batch (6 × the dense-block multiply-adds "
+        "of W_ih and W_hh × strings × padded steps); `achieved_gflops` is that over the measured time, i.e. how "
+        "close each row comes to spending its time on arithmetic rather than on per-call overhead.",
+        f"Load average before the run: {LOAD}.", "",
     ]
     args.out.write_text("\n".join(text))
     print(f"wrote {args.out}")
