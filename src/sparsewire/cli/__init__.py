@@ -1,0 +1,1 @@
+from sparsewire.cli import export  # noqa: F401  (registers `sparsewire export`)

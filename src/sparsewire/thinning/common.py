@@ -14,11 +14,14 @@ from torch import nn
 
 from sparsewire.errors import SparsewireError
 from sparsewire.masks import Masks
+from sparsewire.models.files import SPEC_ATTRIBUTE
 
 
 def plain_copy(model: nn.Module) -> nn.Module:
-    """A deep copy of ``model`` in eval mode with masks applied to the weights and mask buffers removed."""
+    """A deep copy of ``model`` in eval mode with masks applied to the weights and mask buffers removed, without
+    the architecture spec ``build_model`` recorded (thinning changes the architecture)."""
     out = Masks.of(model).export() if Masks.is_masked(model) else copy.deepcopy(model)
+    out.__dict__.pop(SPEC_ATTRIBUTE, None)
     return out.eval()
 
 
