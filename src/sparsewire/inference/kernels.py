@@ -3,7 +3,7 @@
 Which way of multiplying a pruned weight is fastest depends on the sparsity, the layer's shape, the batch
 size, the thread count and the device; no rule of thumb survives all of them (``benchmarks/sparse_inference.py``).
 :class:`MeasuredLinear` therefore times its candidates on the first input of each batch-size bucket (powers
-of two) and keeps the fastest:
+of two) and keeps the fastest (fastest of a few interleaved rounds):
 
 - ``dense``: ``F.linear`` on the dense weight with its zeros (always a candidate);
 - ``csr`` / ``csr-int32``: ``F.linear`` on a torch CSR weight with int64 / int32 indices;
@@ -11,7 +11,7 @@ of two) and keeps the fastest:
   blocks hold a non-zero (unstructured sparsity fills nearly every block, and BSR then only loses);
 - ``scipy-csr``: scipy's CSR product (CPU, float32/float64, no autograd).
 
-A sparse kernel replaces ``dense`` only when its median time is below ``margin`` × the dense median, so a
+A sparse kernel replaces ``dense`` only when its time is below ``margin`` × the dense time, so a
 measured layer is never slower than dense by more than the noise of the measurement. Choices are cached
 process-wide by (shape, non-zeros, batch bucket, threads, device, dtype): layers of the same shape and
 sparsity are measured once. Inference only (no gradients flow into the sparse copies).
@@ -20,7 +20,6 @@ sparsity are measured once. Inference only (no gradients flow into the sparse co
 from __future__ import annotations
 
 import copy
-import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -104,8 +103,10 @@ def _sync(device: torch.device) -> None:
 
 def time_kernels(kernels: dict[str, Kernel], x: torch.Tensor, rounds: int = 5, min_round_s: float = 1e-3
                  ) -> dict[str, float]:
-    """Median seconds per call of each kernel on ``x``, interleaved round by round after two warm-up calls each;
-    a round repeats a fast kernel until it lasts about ``min_round_s`` (timer resolution and jitter)."""
+    """Fastest round's seconds per call of each kernel on ``x``, interleaved round by round after two warm-up
+    calls each; a round repeats a fast kernel until it lasts about ``min_round_s`` (timer resolution). The
+    minimum, not the median: on a shared machine other work only ever adds time, so the least disturbed
+    round is the best estimate of what the kernel costs."""
     times: dict[str, list[float]] = {name: [] for name in kernels}
     reps: dict[str, int] = {}
     with torch.no_grad():
@@ -125,7 +126,7 @@ def time_kernels(kernels: dict[str, Kernel], x: torch.Tensor, rounds: int = 5, m
                     fn(x)
                 _sync(x.device)
                 times[name].append((time.perf_counter() - start) / reps[name])
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return {name: min(ts) for name, ts in times.items()}
 
 
 class MeasuredLinear(nn.Module):
