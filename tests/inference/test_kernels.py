@@ -10,8 +10,9 @@ from torch import nn
 
 import sparsewire
 from sparsewire.inference import kernels as K
-from sparsewire.inference.kernels import MeasuredLinear, bucket, candidate_kernels, measured
+from sparsewire.inference.kernels import MeasuredConv2d, MeasuredLinear, bucket, candidate_kernels, measured
 from sparsewire.models import MLP
+from sparsewire.models.conv import LeNet5
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +70,7 @@ def test_measured_model_equals_dense_and_copies():
     for batch in (1, 8, 33):
         x = torch.randn(batch, 40)
         torch.testing.assert_close(fast(x), model(x), atol=1e-5, rtol=1e-5)
-    assert set(fast.layers[0].choice) == {1, 8, 64}
+    assert set(fast.layers[0].choice) == {(1,), (8,), (64,)}
     with torch.inference_mode():  # sparse tensors made outside inference mode fail inside it: rebuilt there
         x = torch.randn(8, 40)
         for name, kernel in fast.layers[0].kernels().items():
@@ -78,6 +79,31 @@ def test_measured_model_equals_dense_and_copies():
     x = torch.randn(4, 40)
     torch.testing.assert_close(clone(x), model(x), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(copy.deepcopy(fast)(x), model(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("geometry", [{}, {"stride": 2, "padding": 1}, {"padding": 2, "dilation": 2, "bias": False}])
+def test_conv_kernels_compute_the_convolution(geometry):
+    conv = nn.Conv2d(3, 8, 3, **geometry)
+    with torch.no_grad():
+        conv.weight.mul_(torch.rand(conv.weight.shape) < 0.2)
+    m = MeasuredConv2d(conv)
+    assert {"dense", "im2col-csr", "im2col-scipy-csr"} <= set(m.kernels())
+    x = torch.randn(2, 3, 11, 9)
+    for name, kernel in m.kernels().items():
+        torch.testing.assert_close(kernel(x), conv(x), atol=1e-5, rtol=1e-5, msg=name)
+    m(x)
+    assert set(m.choice) == {(2, 11, 9)}  # batch bucket and image size
+
+
+def test_measured_lenet5():
+    torch.manual_seed(0)
+    model = LeNet5()
+    sparsewire.prune(model, 0.9, "class-blinded")
+    fast = measured(model, batch_sizes=(2,), input_shape=(1, 28, 28), rounds=1)
+    assert isinstance(fast.features[3], MeasuredConv2d) and fast.features[3].choice
+    model.eval()
+    x = torch.randn(2, 1, 28, 28)
+    torch.testing.assert_close(fast(x), model(x), atol=1e-5, rtol=1e-5)
 
 
 def test_bucket():

@@ -1,4 +1,4 @@
-"""Linear layers whose multiplication kernel is chosen by measurement, per shape and batch size.
+"""Linear and conv layers whose kernel is chosen by measurement, per shape and batch size.
 
 Which way of multiplying a pruned weight is fastest depends on the sparsity, the layer's shape, the batch
 size, the thread count and the device; no rule of thumb survives all of them (``benchmarks/sparse_inference.py``).
@@ -129,27 +129,24 @@ def time_kernels(kernels: dict[str, Kernel], x: torch.Tensor, rounds: int = 5, m
     return {name: min(ts) for name, ts in times.items()}
 
 
-class MeasuredLinear(nn.Module):
-    """``y = x Wᵀ + b`` through the kernel measured fastest for this shape and batch size (inference only).
+class Measured(nn.Module):
+    """A layer that runs through the kernel measured fastest for its shape and input size (inference only).
 
-    Args:
-        linear: the layer (its zeros are the sparsity; masks, if any, must already be applied).
-        candidates: kernel names to consider (default: all that apply); ``dense`` is always included.
-        rounds: timed calls per candidate when a new batch bucket is seen.
-        margin: a sparse kernel must take less than ``margin`` × the dense time to be chosen.
+    Subclasses say which kernels exist (``_candidates``), what a measurement depends on beyond the layer
+    (``_input_key``: the batch bucket, and the image size for convolutions) and how an input is handed to
+    the kernels (``_flat`` / ``_unflat``). ``dense`` is always a candidate.
     """
 
-    def __init__(self, linear: nn.Linear, candidates: Iterable[str] | None = None, rounds: int = 5,
-                 margin: float = 0.95) -> None:
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, candidates: Iterable[str] | None,
+                 rounds: int, margin: float) -> None:
         super().__init__()
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.register_buffer("weight", linear.weight.detach().clone())
-        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone())
+        self.register_buffer("weight", weight.detach().clone())
+        self.register_buffer("bias", None if bias is None else bias.detach().clone())
         self.candidates = None if candidates is None else {"dense", *candidates}
         self.rounds, self.margin = rounds, margin
         self.nnz = int(self.weight.ne(0).sum())
-        self.choice: dict[int, str] = {}
-        self.timings: dict[int, dict[str, float]] = {}
+        self.choice: dict[tuple, str] = {}
+        self.timings: dict[tuple, dict[str, float]] = {}
         self._kernels: dict[str, Kernel] | None = None
 
     def __getstate__(self) -> dict:  # kernels are closures: rebuilt on demand after unpickling
@@ -159,54 +156,145 @@ class MeasuredLinear(nn.Module):
         self._kernels, self.choice = None, {}
         return super()._apply(fn, recurse)
 
+    def _candidates(self) -> dict[str, Kernel]:
+        raise NotImplementedError
+
+    def _input_key(self, x: torch.Tensor) -> tuple:
+        return (bucket(x.shape[0]),)
+
     def kernels(self) -> dict[str, Kernel]:
         if self._kernels is None:
-            every = candidate_kernels(self.weight, self.bias)
+            every = self._candidates()
             self._kernels = {k: v for k, v in every.items() if self.candidates is None or k in self.candidates}
         return self._kernels
 
-    def key(self, batch: int) -> tuple:
-        return (self.out_features, self.in_features, self.nnz, bucket(batch), torch.get_num_threads(),
-                str(self.weight.device), self.weight.dtype, tuple(sorted(self.kernels())))
+    def key(self, x: torch.Tensor) -> tuple:
+        """What a measurement is cached by, process-wide."""
+        return (type(self).__name__, self.extra_key(), tuple(self.weight.shape), self.nnz, self._input_key(x),
+                torch.get_num_threads(), str(self.weight.device), self.weight.dtype, tuple(sorted(self.kernels())))
+
+    def extra_key(self) -> tuple:
+        return ()
 
     def choose(self, x: torch.Tensor) -> str:
-        """The kernel for ``x``'s batch bucket: from the cache, or measured on ``x`` now."""
-        b = bucket(x.shape[0])
-        key = self.key(x.shape[0])
+        """The kernel for ``x`` (its batch bucket and, for convolutions, image size): cached, or measured now."""
+        local, key = self._input_key(x), self.key(x)
         if key not in CHOICES:
             times = time_kernels(self.kernels(), x, self.rounds)
-            self.timings[b] = times
+            self.timings[local] = times
             best = min(times, key=times.get)
             CHOICES[key] = best if times[best] < self.margin * times["dense"] else "dense"
-        self.choice[b] = CHOICES[key]
-        return self.choice[b]
+        self.choice[local] = CHOICES[key]
+        return self.choice[local]
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        name = self.choice.get(self._input_key(x)) or self.choose(x)
+        return self.kernels()[name](x)
+
+    def chosen(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.choice.items()))
+
+
+class MeasuredLinear(Measured):
+    """``y = x Wᵀ + b`` through the kernel measured fastest for this shape and batch bucket (inference only).
+
+    Args:
+        linear: the layer (its zeros are the sparsity; masks, if any, must already be applied).
+        candidates: kernel names to consider (default: all that apply); ``dense`` is always included.
+        rounds: timed rounds per candidate when a new batch bucket is seen.
+        margin: a sparse kernel must take less than ``margin`` × the dense time to be chosen.
+    """
+
+    def __init__(self, linear: nn.Linear, candidates: Iterable[str] | None = None, rounds: int = 5,
+                 margin: float = 0.95) -> None:
+        super().__init__(linear.weight, linear.bias, candidates, rounds, margin)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+
+    def _candidates(self) -> dict[str, Kernel]:
+        return candidate_kernels(self.weight, self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features)
-        name = self.choice.get(bucket(flat.shape[0])) or self.choose(flat)
-        return self.kernels()[name](flat).reshape(*x.shape[:-1], self.out_features)
+        return self.run(x.reshape(-1, self.in_features)).reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
-        chosen = ", ".join(f"b≤{b}: {k}" for b, k in sorted(self.choice.items()))
-        return f"in_features={self.in_features}, out_features={self.out_features}, nnz={self.nnz}, chosen=[{chosen}]"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, nnz={self.nnz}, "
+                f"chosen=[{self.chosen()}]")
+
+
+class MeasuredConv2d(Measured):
+    """A 2-d convolution through the kernel measured fastest for this layer, batch bucket and image size:
+    ``dense`` (``F.conv2d``) or ``im2col-<k>`` (unfold the input patches, multiply by the flattened weight
+    with the sparse linear kernel ``k``). Groups must be 1; zero padding only."""
+
+    def __init__(self, conv: nn.Conv2d, candidates: Iterable[str] | None = None, rounds: int = 5,
+                 margin: float = 0.95) -> None:
+        if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError(f"MeasuredConv2d needs groups=1 and numeric zero padding, got {conv}")
+        super().__init__(conv.weight, conv.bias, candidates, rounds, margin)
+        self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
+        self.kernel_size, self.out_channels = conv.kernel_size, conv.out_channels
+
+    def extra_key(self) -> tuple:
+        return (self.stride, self.padding, self.dilation)
+
+    def _input_key(self, x: torch.Tensor) -> tuple:
+        return (bucket(x.shape[0]), *x.shape[2:])
+
+    def _candidates(self) -> dict[str, Kernel]:
+        weight, bias = self.weight, self.bias
+        geometry = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
+        kernels: dict[str, Kernel] = {"dense": lambda x: F.conv2d(x, weight, bias, **geometry)}
+        for name, linear in candidate_kernels(weight.reshape(self.out_channels, -1), bias).items():
+            if name != "dense":
+                kernels[f"im2col-{name}"] = lambda x, k=linear: self._im2col(x, k)
+        return kernels
+
+    def _im2col(self, x: torch.Tensor, linear: Kernel) -> torch.Tensor:
+        b, _, h, w = x.shape
+        patches = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # (B, C·k·k, L)
+        out = linear(patches.transpose(1, 2).reshape(-1, patches.shape[1]))  # (B·L, C_out)
+        size = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
+                zip((h, w), self.padding, self.dilation, self.kernel_size, self.stride, strict=True)]
+        return out.reshape(b, -1, self.out_channels).transpose(1, 2).reshape(b, self.out_channels, *size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(x)
+
+    def extra_repr(self) -> str:
+        return (f"out_channels={self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, nnz={self.nnz}, chosen=[{self.chosen()}]")
 
 
 @torch.no_grad()
-def measured(model: nn.Module, *, batch_sizes: Iterable[int] = (), min_sparsity: float = 0.0,
-             candidates: Iterable[str] | None = None, rounds: int = 5) -> nn.Module:
-    """A copy of ``model`` (eval, masks applied and removed) whose ``nn.Linear`` layers with at least
-    ``min_sparsity`` zeros are :class:`MeasuredLinear`; with ``batch_sizes`` the choices are measured now
-    on random inputs (otherwise on the first input of each batch bucket)."""
+def measured(model: nn.Module, *, batch_sizes: Iterable[int] = (), input_shape: tuple[int, ...] | None = None,
+             min_sparsity: float = 0.0, candidates: Iterable[str] | None = None, rounds: int = 5) -> nn.Module:
+    """A copy of ``model`` (eval, masks applied and removed) whose ``nn.Linear`` and ``nn.Conv2d`` layers with at
+    least ``min_sparsity`` zeros are :class:`MeasuredLinear` / :class:`MeasuredConv2d`.
+
+    With ``batch_sizes`` the choices are measured now: on random inputs for linear layers, and, given the
+    model's ``input_shape`` (one example), on the activations of a forward pass for every layer; otherwise
+    each layer measures on the first input of each new batch bucket (and image size).
+    """
     model = Masks.of(model).export() if Masks.is_masked(model) else copy.deepcopy(model)
     model.eval()
-    layers = []
+    layers: list[Measured] = []
     for name, module in list(model.named_modules()):
-        if isinstance(module, nn.Linear) and float(module.weight.eq(0).float().mean()) >= min_sparsity:
+        if isinstance(module, nn.Linear | nn.Conv2d) and float(module.weight.eq(0).float().mean()) >= min_sparsity:
+            if isinstance(module, nn.Conv2d) and (module.groups != 1 or isinstance(module.padding, str)
+                                                  or module.padding_mode != "zeros"):
+                continue
             parent_name, _, child = name.rpartition(".")
-            new = MeasuredLinear(module, candidates, rounds)
+            kind = MeasuredLinear if isinstance(module, nn.Linear) else MeasuredConv2d
+            new = kind(module, candidates, rounds)
             setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
             layers.append(new)
     for batch in batch_sizes:
+        if input_shape is not None:  # every layer sees its real input shape
+            ref = layers[0].weight if layers else torch.empty(0)
+            model(torch.randn(batch, *input_shape, dtype=ref.dtype, device=ref.device))
+            continue
         for layer in layers:
-            layer.choose(torch.randn(batch, layer.in_features, dtype=layer.weight.dtype, device=layer.weight.device))
+            if isinstance(layer, MeasuredLinear):
+                layer.choose(torch.randn(batch, layer.in_features, dtype=layer.weight.dtype,
+                                         device=layer.weight.device))
     return model
