@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from sparsewire.devices import model_device, to_device
 from sparsewire.masks import Masks
 
 
@@ -28,6 +29,7 @@ def weight_uses(masks: Masks, *inputs: torch.Tensor) -> dict[str, int]:
     uses each weight ``P`` times (linear: 1, convolution: the output positions); 1 where not measurable.
     """
     model = masks.model
+    inputs = to_device(inputs, model_device(model))
     uses = dict.fromkeys(masks, 1)
     owners = {}
     for name in masks:

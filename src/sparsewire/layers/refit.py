@@ -29,6 +29,7 @@ def refit(
     val_data: Sequence[torch.Tensor] | None = None,
     seed: int = 0,
     progress: bool = True,
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Retrain ``collapsed`` in place from its current (merged) weights; masks it carries stay enforced.
 
@@ -39,4 +40,4 @@ def refit(
     if any(isinstance(p, LayerPenalty) and p.lam > 0 for p in members):
         raise ValueError("refitting trains without the layer penalty; keep only connection/node penalties")
     return train_penalized(collapsed, train_data, config, penalty if members else None, optimisation=optimisation,
-                           val_data=val_data, seed=seed, progress=progress, desc="refit")
+                           val_data=val_data, seed=seed, progress=progress, desc="refit", device=device)

@@ -37,6 +37,7 @@ def train_penalized(
     masks: Masks | None = None,
     progress: bool = True,
     desc: str = "penalised",
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Train a ReLU MLP (in place) on cross-entropy plus ``penalty`` with the given optimisation.
 
@@ -46,17 +47,18 @@ def train_penalized(
     if optimisation not in ("proximal", "subgradient"):
         raise ValueError(f"optimisation must be 'proximal' or 'subgradient', got {optimisation!r}")
     if penalty is None:
-        return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress, desc=desc)
+        return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress, desc=desc,
+                     device=device)
     if optimisation == "proximal":
 
         def post_step(optimizer: torch.optim.Optimizer) -> None:
             penalty.prox(stack, float(optimizer.param_groups[0]["lr"]))
 
-        return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress,
+        return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress, device=device,
                      desc=desc, post_step=post_step)
 
     def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(out, target) + penalty.value(stack)
 
-    return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress, desc=desc,
+    return train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, progress=progress, desc=desc, device=device,
                  loss_fn=loss_fn)

@@ -39,7 +39,8 @@ def _check_amount(amount: float) -> None:
 
 def _keep_top(scores: torch.Tensor, alive: torch.Tensor, keep: int) -> torch.Tensor:
     """Boolean mask keeping the ``keep`` highest scores among ``alive`` entries."""
-    flat = torch.where(alive.flatten(), scores.flatten().double(), torch.tensor(float("-inf"), dtype=torch.float64))
+    flat = torch.where(alive.flatten(), scores.flatten().double(), torch.tensor(float("-inf"), dtype=torch.float64,
+                                                                                              device=alive.device))
     new = torch.zeros(flat.numel(), dtype=torch.bool, device=flat.device)
     if keep > 0:
         new[torch.topk(flat, keep, sorted=False).indices] = True

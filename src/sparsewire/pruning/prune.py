@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from sparsewire.batch import ModelLoss, OutputLoss
 from sparsewire.masks import Masks
 from sparsewire.pruning.context import Batch, PruneContext
 from sparsewire.pruning.methods import Method, resolve_method
@@ -28,6 +31,8 @@ def prune(
     masks: Masks | None = None,
     batches: Iterable[Batch] | None = None,
     generator: torch.Generator | None = None,
+    loss_fn: OutputLoss | ModelLoss = F.cross_entropy,
+    max_batches: int | None = None,
 ) -> Masks:
     """Prune ``model`` until ``compression`` of its prunable weights are removed.
 
@@ -42,8 +47,13 @@ def prune(
             ``"obd"``, ``"obs"``, ``"2:4"``) or ``"score/allocation"`` (allocation may be ``"N:M"``, whose
             compression must be ``1 - N/M``).
         masks: masks to use (default: those on ``model``, created if absent).
-        batches: training batches for data-driven scores (OBD, OBS).
+        batches: training batches for data-driven scores (OBD, OBS, saliency): a list, a DataLoader or any
+            iterable of tensors, tuples ``(*inputs, target)`` or dicts (see :mod:`sparsewire.batch`); each is
+            moved to the model's device.
         generator: random source for the random score.
+        loss_fn: ``loss_fn(output, target)`` (default cross-entropy on the output's logits) or a
+            ``(model, batch) -> loss`` callable marked with :func:`sparsewire.batch.model_loss`.
+        max_batches: read at most this many of ``batches`` (e.g. the first 8 of a DataLoader).
 
     Returns:
         The model's :class:`Masks`, updated in place.
@@ -70,7 +80,9 @@ def prune(
         # (c = 0.15 of 950 weights gave 143 removed instead of round(142.5) = 142)
         total, kept = masks.total(), masks.remaining()
         amount = 0.0 if kept == 0 else max(0.0, (kept - (total - round(compression * total))) / kept)
-    ctx = PruneContext(model, masks, batches, generator=generator or torch.Generator().manual_seed(0))
+    if batches is not None and max_batches is not None:
+        batches = itertools.islice(batches, max_batches)
+    ctx = PruneContext(model, masks, batches, loss_fn=loss_fn, generator=generator or torch.Generator().manual_seed(0))
     new = method.allocation(method.score(ctx), masks, amount)
     masks.update(new)
     reconstruct = getattr(method.score, "reconstruct", None)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
 from sparsewire.atomic import replacing
+from sparsewire.devices import to_cpu
 from sparsewire.studies.identity import config_hash
 
 
@@ -31,6 +32,20 @@ class DatasetConfig(BaseModel):
     def identity(self) -> dict[str, Any]:
         """What determines the data (not where it lies)."""
         return self.model_dump(exclude={"data_dir", "download"})
+
+
+class DeviceOption(BaseModel):
+    """Where a study's trials train: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+
+    Not part of any trial id (results must not depend on the device): the runner hands it to each trial
+    as :attr:`~sparsewire.studies.base.TrialContext.device`. Models are built and initialised on the CPU
+    and then moved, caches and rewind points are stored on the CPU, so a study resumed on another device
+    continues the same computation.
+    """
+
+    device: str = Field("cpu", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
+                        description="where trials train: auto (CUDA when present), cpu, cuda, cuda:N or mps; "
+                        "not part of any trial id")
 
 
 #: Largest integer a model option (a layer width, ...) may hold.
@@ -144,7 +159,7 @@ def cached(cache_dir: Path, key: dict[str, Any], make: Any) -> dict[str, Any]:
         except Exception as err:  # noqa: BLE001 - whatever is wrong with the file, recomputing is safe
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             warnings.warn(f"recomputing {path}: it does not load safely ({reason[:200]})", stacklevel=2)
-    value = plain(make())
+    value = plain(to_cpu(make()))  # a model trained on a GPU is cached on the CPU
     with replacing(path, "wb") as out:
         torch.save(value, out)
     return value

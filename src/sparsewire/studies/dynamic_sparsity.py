@@ -47,6 +47,7 @@ from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
     DatasetConfig,
+    DeviceOption,
     FurtherPruningOptions,
     ModelConfig,
     build,
@@ -59,7 +60,7 @@ STATIC = "static"
 NEVER = "never"
 
 
-class DynamicSparsityConfig(FurtherPruningOptions):
+class DynamicSparsityConfig(FurtherPruningOptions, DeviceOption):
     """Config of ``study: dynamic-sparsity`` (unknown keys are errors).
 
     Restoring the best validation epoch (``train.restore_best``) is switched off: it would also restore
@@ -157,7 +158,7 @@ class DynamicSparsityStudy(StudyType):
         start = time.perf_counter()
         splits = load_splits(DatasetConfig(**trial["dataset"]))
         seed = trial["seed"]
-        model, masks, dyn, result = train_sparse(trial, splits, progress=context.progress)
+        model, masks, dyn, result = train_sparse(trial, splits, progress=context.progress, device=context.torch_device())
         cost = freeze_savings(masks, dyn, splits.train, result.epochs)
         final = masks.state()
         overlaps = [compare_masks(m, final)["global"] for m in [dyn.initial, *dyn.snapshots]]
@@ -229,8 +230,9 @@ class DynamicSparsityStudy(StudyType):
         return "\n".join(parts)
 
 
-def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False):
-    """Build, sparsify and train the network of one trial (a dict from :meth:`DynamicSparsityStudy.trials`).
+def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False, device: Any = None):
+    """Build, sparsify and train the network of one trial (a dict from :meth:`DynamicSparsityStudy.trials`)
+    on ``device`` (``None``: the CPU). The network and its random mask are drawn on the CPU, then moved.
 
     Returns ``(model, masks, dynamic, train_result)``; ``dynamic`` holds the initial mask and per-epoch snapshots.
     """
@@ -241,6 +243,9 @@ def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False):
     masks = Masks(model)
     dense = {name: masks.parameter(name).detach().clone() for name in masks}
     sparse_init(masks, trial["density"], trial["distribution"], torch.Generator().manual_seed(seed))
+    if device is not None:
+        model.to(device)
+        dense = {name: weight.to(device) for name, weight in dense.items()}
     static = trial["algorithm"] == STATIC
     algorithm = "set" if static else trial["algorithm"]
     dyn = DynamicSparsity(

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.layers import (
     ConnectionPenalty,
@@ -40,7 +40,7 @@ from sparsewire.layers import (
 from sparsewire.models import MLP
 from sparsewire.results.format import mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, load_splits
+from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
 from sparsewire.training import TrainConfig, evaluate
 
 
@@ -48,7 +48,7 @@ def _default_datasets() -> list[DatasetConfig]:
     return [DatasetConfig(name="mnist"), DatasetConfig(name="fashion-mnist")]
 
 
-class LayerSparsityConfig(BaseModel):
+class LayerSparsityConfig(DeviceOption):
     """Config of ``study: layer-sparsity`` (unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -192,9 +192,11 @@ class LayerSparsityStudy(StudyType):
             penalty = connection + penalty if penalty is not None else connection
         train_cfg, refit_cfg = TrainConfig(**trial["train"]), TrainConfig(**trial["refit"])
         tag = f"{trial['dataset']['name']} λ={lam:g} seed {seed}"
+        device = context.torch_device()
         trained = train_penalized(model, train_data, train_cfg, penalty, optimisation=trial["optimisation"],
-                                  seed=seed, progress=context.progress, desc=f"train {tag}")
+                                  seed=seed, progress=context.progress, desc=f"train {tag}", device=device)
         acc_penalised = evaluate(model, test_data)["accuracy"]
+        model.cpu()  # the exact checks, the collapse and the latency are CPU computations
         report = layer_report(model, val_data[0][: trial["report_samples"]], input_nonnegative=nonneg)
         collapsed_ids = identity_layers(model, input_nonnegative=nonneg)
         shallow = collapse(model, input_nonnegative=nonneg)
@@ -203,8 +205,9 @@ class LayerSparsityStudy(StudyType):
             max_diff = float((shallow(x) - model(x)).abs().max())
         acc_collapsed = evaluate(shallow, test_data)["accuracy"]
         refitted = refit(shallow, train_data, refit_cfg, penalty=connection, optimisation=trial["optimisation"],
-                         seed=seed + 1000, progress=context.progress)
+                         seed=seed + 1000, progress=context.progress, device=device)
         acc_refit = evaluate(shallow, test_data)["accuracy"]
+        shallow.cpu()
         threads = torch.get_num_threads()
         if trial["latency_threads"] is not None:
             torch.set_num_threads(trial["latency_threads"])

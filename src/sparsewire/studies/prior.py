@@ -47,7 +47,7 @@ from sparsewire.graphs.priors import GENERATORS, generate
 from sparsewire.masks import Masks
 from sparsewire.results.format import mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, load_splits
+from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
 
 GRAPHML = "graphml"
@@ -86,7 +86,7 @@ class PriorConfig(BaseModel):
         return nodes
 
 
-class PriorStudyConfig(BaseModel):
+class PriorStudyConfig(DeviceOption):
     """Config of ``study: prior`` (every key is checked; unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -217,8 +217,10 @@ class PriorStudy(StudyType):
         net = build_network(trial, splits)
         torch.manual_seed(trial["seed"])
         result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=data_seed(trial),
-                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {trial['seed']}")
-        row = result_row(trial, net, evaluate(net, splits.test)["accuracy"], evaluate(net, splits.val)["accuracy"], result)
+                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {trial['seed']}",
+                       device=context.torch_device())
+        test, val = evaluate(net, splits.test)["accuracy"], evaluate(net, splits.val)["accuracy"]
+        row = result_row(trial, net.cpu(), test, val, result)
         return row | {"cohort_size": 1, "trial_seconds": time.perf_counter() - start}
 
     def cohorts(self, config: PriorStudyConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
@@ -258,7 +260,8 @@ class PriorStudy(StudyType):
                 yield index, err
         if not members:
             return
-        models = [nets[i] for i in members]
+        device = context.torch_device()  # networks are built on the CPU (the same weights everywhere), then moved
+        models = [nets[i].to(device) for i in members]
         config = TrainConfig(**first["train"])
         # Clipping counts the gradients of masked weights (absent edges), as train() alone does: only the
         # dense cohort computes those; otherwise the edge-list cohort, whose cost follows the present edges.
@@ -273,7 +276,7 @@ class PriorStudy(StudyType):
             tick = time.perf_counter()
             alone = FeedForwardCohort([net])
             test, val = (evaluate_cohort(alone, data, 2048)[0]["accuracy"] for data in (splits.test, splits.val))
-            yield index, result_row(trials[index], net, test, val, result) | {
+            yield index, result_row(trials[index], net.cpu(), test, val, result) | {
                 "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
                 "cohort_wall_seconds": time.perf_counter() - start}
 

@@ -33,6 +33,7 @@ from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
     DatasetConfig,
+    DeviceOption,
     FurtherPruningOptions,
     ModelConfig,
     build,
@@ -46,7 +47,7 @@ BASELINE = "none"
 Rewind = Literal["none", "init", "epoch", "reinit"]
 
 
-class PruneStudyConfig(FurtherPruningOptions):
+class PruneStudyConfig(FurtherPruningOptions, DeviceOption):
     """Config of ``study: prune`` (every key is checked; unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -109,9 +110,10 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
 
     def make() -> dict[str, Any]:
         torch.manual_seed(seed)
-        model = build(model_cfg, splits)
+        model = build(model_cfg, splits)  # built on the CPU: the same initial weights on every device
         Masks(model, prunable=trial.get("prunable"))
         init = snapshot(model)
+        model.to(context.torch_device())
         point: dict[str, Any] = {}
 
         def keep(epoch: int, m: torch.nn.Module) -> None:
@@ -119,7 +121,7 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
                 point["state"] = snapshot(m)
 
         result = train(model, splits.train, train_cfg, val_data=splits.val, seed=seed, progress=context.progress,
-                       desc=f"dense seed {seed}", on_epoch=keep)
+                       desc=f"dense seed {seed}", on_epoch=keep, device=context.torch_device())
         return {
             "state": model.state_dict(),
             "init": init,
@@ -188,6 +190,7 @@ class PruneStudy(StudyType):
         else:
             dense = _dense(trial, context, splits)
             model.load_state_dict(dense["state"])
+        model.to(context.torch_device())
         retrain_cfg = TrainConfig(**trial["retrain"])
         generator = torch.Generator().manual_seed(seed)
         method = trial["method"]

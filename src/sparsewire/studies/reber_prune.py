@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from sparsewire.masks import Masks
 from sparsewire.models.recurrent import CELLS, RecurrentClassifier, recurrent_masks, recurrent_weight_names
@@ -33,7 +33,7 @@ from sparsewire.pruning.allocation import class_blinded, class_uniform
 from sparsewire.reber.config import ReberDataConfig, RecurrentModelConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import cached
+from sparsewire.studies.common import DeviceOption, cached
 from sparsewire.training import TrainConfig, evaluate, train
 
 PAPER_BASE_ACCURACY = {"rnn-tanh": 0.937, "rnn-relu": 1.0, "gru": 1.0, "lstm": 1.0}
@@ -48,7 +48,7 @@ def _default_retrain() -> TrainConfig:
     return TrainConfig(epochs=2, batch_size=64, lr=0.002, grad_clip=1.0)
 
 
-class ReberPruneConfig(BaseModel):
+class ReberPruneConfig(DeviceOption):
     """Config of ``study: reber-prune`` (unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -146,7 +146,8 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
     def make() -> dict[str, Any]:
         net = build_classifier(trial["cell"], trial["model"], trial["seed"])
         result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["seed"],
-                       progress=context.progress, desc=f"dense {trial['cell']} seed {trial['seed']}")
+                       progress=context.progress, desc=f"dense {trial['cell']} seed {trial['seed']}",
+                       device=context.torch_device())
         return {"state": net.state_dict(), "test_accuracy": _evaluate(net, splits.test, trial),
                 "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
                 "seconds": result.seconds, "epochs": result.epochs}
@@ -185,6 +186,7 @@ class ReberPruneStudy(StudyType):
         start = time.perf_counter()
         net = build_classifier(trial["cell"], trial["model"], trial["seed"])
         net.load_state_dict(dense["state"])
+        net.to(context.torch_device())
         masks = Masks.of(net)
         names = magnitude_prune(net, masks, trial["target"], trial["percent"] / 100, trial["allocation"])
         before = _evaluate(net, splits.test, trial)

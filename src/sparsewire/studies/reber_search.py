@@ -31,7 +31,7 @@ from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.format import as_list, mean_std
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import cached
+from sparsewire.studies.common import DeviceOption, cached
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
 from sparsewire.training import TrainConfig, evaluate, train
@@ -61,7 +61,7 @@ class SearchSettings(BaseModel):
     max_mutations: int = Field(3, ge=1)
 
 
-class ReberSearchConfig(BaseModel):
+class ReberSearchConfig(DeviceOption):
     """Config of ``study: reber-search`` (unknown keys are errors)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -213,7 +213,8 @@ class ReberSearchStudy(StudyType):
         splits = ReberDataConfig(**trial["data"]).load()
         result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
                        seed=trial["train_seed"], progress=context.progress,
-                       desc=f"{trial['kind']} {trial['search_seed']}/{trial['rank']} seed {trial['train_seed']}")
+                       desc=f"{trial['kind']} {trial['search_seed']}/{trial['rank']} seed {trial['train_seed']}",
+                       device=context.torch_device())
         return row | {"test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
                       "epochs": result.epochs, "train_seconds": result.seconds,
                       "trial_seconds": time.perf_counter() - start}
@@ -244,7 +245,8 @@ class ReberSearchStudy(StudyType):
         if not members:
             return
         splits = ReberDataConfig(**first["data"]).load()
-        models = [built[i][0] for i in members]
+        device = context.torch_device()  # as reber-structure: built on the CPU, trained where asked
+        models = [built[i][0].to(device) for i in members]
         for pos, model, result in iter_train_cohort(
                 models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
                 seed=first["train_seed"], progress=context.progress, desc=f"cohort of {len(models)}"):

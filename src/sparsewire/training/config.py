@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 #: Most epochs a config may ask for (bounds stop typos such as ``epochs: 1000000000`` before any work).
 MAX_EPOCHS = 100_000
@@ -17,6 +24,9 @@ class TrainConfig(BaseModel):
     accuracy improved by less than ``plateau_threshold`` (absolute), the learning rate is multiplied by
     ``lr_factor``; training stops once it falls below ``min_lr`` (or after ``epochs``).
     ``patience`` enables early stopping on validation accuracy; the best weights are restored.
+    ``precision="bf16"`` runs the forward pass under bfloat16 autocast (meant for GPUs; weights, gradients
+    and optimizer state stay fp32). It appears in a dump (and so in a trial id) only when not ``fp32``,
+    so the trials recorded before it existed keep their ids.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -34,3 +44,11 @@ class TrainConfig(BaseModel):
     patience: int | None = Field(None, ge=1, le=MAX_EPOCHS)
     restore_best: bool = True
     grad_clip: float | None = Field(None, gt=0, le=1e12)
+    precision: Literal["fp32", "bf16"] = "fp32"
+
+    @model_serializer(mode="wrap")
+    def _omit_default_precision(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict:
+        data = handler(self)
+        if data.get("precision") == "fp32":  # the behaviour before the option existed: not part of ids
+            del data["precision"]
+        return data

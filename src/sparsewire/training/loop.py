@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from sparsewire.devices import autocast, model_device, resolve_device, to_device
 from sparsewire.errors import TrainingDiverged
 from sparsewire.masks import Masks
+from sparsewire.progress import progress as tqdm
 from sparsewire.training.config import TrainConfig
 
 Tensors = Sequence[torch.Tensor]
@@ -31,15 +32,27 @@ def batches(data: Tensors, batch_size: int, generator: torch.Generator | None = 
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Tensors, batch_size: int = 2048, loss_fn: LossFn = F.cross_entropy) -> dict[str, float]:
-    """Accuracy and mean loss of ``model`` on ``data`` (classification: argmax of the last dim)."""
+def evaluate(model: nn.Module, data: Tensors, batch_size: int = 2048, loss_fn: LossFn = F.cross_entropy, *,
+             device: str | torch.device | None = None, precision: str = "fp32") -> dict[str, float]:
+    """Accuracy and mean loss of ``model`` on ``data`` (classification: argmax of the last dim).
+
+    ``device`` moves the model there first (``None``: it stays where it is); each batch is moved to the
+    model's device. ``precision="bf16"`` autocasts the forward pass (see :class:`TrainConfig`).
+    """
     if len(data[0]) == 0:
         return {"accuracy": math.nan, "loss": math.nan}
+    if device is not None:
+        model.to(resolve_device(device))
+    where = model_device(model)
     was_training = model.training
     model.eval()
     correct, loss, n = 0, 0.0, 0
     for *inputs, target in batches(data, batch_size):
-        out = model(*inputs)
+        inputs, target = to_device(inputs, where), to_device(target, where)
+        with autocast(where, precision):
+            out = model(*inputs)
+        if precision != "fp32":
+            out = out.float()
         loss += float(loss_fn(out, target)) * len(target)
         correct += int((out.argmax(-1) == target).sum())
         n += len(target)
@@ -93,6 +106,7 @@ def train(
     desc: str = "train",
     on_epoch: Callable[[int, nn.Module], None] | None = None,
     post_step: Callable[[torch.optim.Optimizer], None] | None = None,
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` with ``config``; masks (if any) stay enforced after every step.
 
@@ -103,7 +117,15 @@ def train(
 
     A non-finite loss (checked every step, at no cost) or weight (checked after every epoch) raises
     :class:`~sparsewire.errors.TrainingDiverged` carrying the epoch: a diverged network is not a result.
+
+    ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``) moves the model (and its masks, which are
+    buffers) there first; ``None`` leaves it where it is. Every batch is moved to the model's device, while
+    shuffling stays on a CPU generator, so the batches are the same on every device. ``config.precision``
+    ``bf16`` autocasts the forward pass.
     """
+    if device is not None:
+        model.to(resolve_device(device))
+    where = model_device(model)
     if masks is None and Masks.is_masked(model):
         masks = Masks.of(model)
     optimizer = make_optimizer(model, config)
@@ -127,8 +149,11 @@ def train(
         for epoch in bar:
             total, n = 0.0, 0
             for step, (*inputs, target) in enumerate(batches(train_data, config.batch_size, generator), 1):
+                inputs, target = to_device(inputs, where, non_blocking=True), to_device(target, where, non_blocking=True)
                 optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(*inputs), target)
+                with autocast(where, config.precision):
+                    out = model(*inputs)
+                loss = loss_fn(out.float() if config.precision != "fp32" else out, target)
                 loss.backward()
                 if config.grad_clip is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -143,7 +168,8 @@ def train(
             check_finite(model, epoch)
             row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
             if have_val:
-                row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn).items()})
+                row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn,
+                                                                             precision=config.precision).items()})
             result.history.append(row)
             result.epochs = epoch
             if on_epoch is not None:

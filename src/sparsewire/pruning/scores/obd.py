@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sparsewire.batch import logits as output_logits
 from sparsewire.pruning.context import PruneContext
 
 
@@ -29,8 +30,7 @@ def hessian_diagonal_hutchinson(ctx: PruneContext, probes: int = 4) -> dict[str,
     ctx.model.eval()
     count = 0
     for batch in batches:
-        *inputs, target = batch
-        loss = ctx.loss_fn(ctx.model(*inputs), target)
+        loss = ctx.loss(batch)
         grads = torch.autograd.grad(loss, params, create_graph=True)
         for probe in range(probes):
             z = [(torch.randint(0, 2, p.shape, generator=ctx.generator) * 2 - 1).to(p) for p in params]
@@ -80,8 +80,8 @@ def hessian_diagonal_ggn(ctx: PruneContext) -> dict[str, torch.Tensor]:
     ctx.model.eval()
     count = 0
     try:
-        for *inputs, _ in batches:
-            logits = ctx.model(*inputs)
+        for batch in batches:
+            logits = output_logits(ctx.forward(batch))
             p = F.softmax(logits.detach(), dim=-1)
             names = list(captured)
             outs = [captured[n][1] for n in names]
@@ -96,7 +96,7 @@ def hessian_diagonal_ggn(ctx: PruneContext) -> dict[str, torch.Tensor]:
             for n in names:
                 v = second[n] - first[n] ** 2  # (B, n_out)
                 diag[n] += v.T @ captured[n][0] ** 2
-            count += len(inputs[0])
+            count += logits.shape[0]
             captured.clear()
     finally:
         for h in handles:

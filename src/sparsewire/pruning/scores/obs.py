@@ -29,7 +29,8 @@ def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
 
     def hook(name: str):
         def record(_module: nn.Module, args: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
-            x = args[0].detach().reshape(-1, args[0].shape[-1]).to(torch.float64)
+            # on the CPU in float64, whatever the model's device: the same Hessian everywhere
+            x = args[0].detach().reshape(-1, args[0].shape[-1]).to("cpu", torch.float64)
             sums[name] += x.T @ x
             counts[name] += x.shape[0]
 
@@ -40,8 +41,8 @@ def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
     ctx.model.eval()
     try:
         with torch.no_grad():
-            for *inputs, _ in ctx.require_batches("OBS"):
-                ctx.model(*inputs)
+            for batch in ctx.require_batches("OBS"):
+                ctx.forward(batch)
     finally:
         for h in handles:
             h.remove()
@@ -61,7 +62,7 @@ def obs(ctx: PruneContext) -> dict[str, torch.Tensor]:
     ctx.obs_original = {n: p.detach().clone() for n, p, _ in ctx.masks.parameters()}  # type: ignore[attr-defined]
     scores = {}
     for name, param, _ in ctx.masks.parameters():
-        hinv_diag = torch.linalg.inv(hessians[name]).diagonal().to(param.dtype)
+        hinv_diag = torch.linalg.inv(hessians[name]).diagonal().to(param)
         scores[name] = param.detach() ** 2 / (2 * hinv_diag.unsqueeze(0))
     return scores
 
@@ -74,14 +75,14 @@ def obs_reconstruct(ctx: PruneContext) -> None:
     hessians = ctx.obs_hessians  # type: ignore[attr-defined]
     for name, param, mask in ctx.masks.parameters():
         h = hessians[name]
-        original = ctx.obs_original[name].to(torch.float64)  # type: ignore[attr-defined]
+        original = ctx.obs_original[name].to("cpu", torch.float64)  # type: ignore[attr-defined]
         for q in range(param.shape[0]):
-            keep = mask[q].nonzero().flatten()
+            keep = mask[q].nonzero().flatten().cpu()
             row = torch.zeros(param.shape[1], dtype=torch.float64)
             if keep.numel():
                 rhs = h[keep] @ original[q]
                 row[keep] = torch.linalg.solve(h[keep][:, keep], rhs)
-            param[q] = row.to(param.dtype)
+            param[q] = row.to(param)
 
 
 obs.reconstruct = obs_reconstruct  # type: ignore[attr-defined]

@@ -16,8 +16,7 @@ def saliency(ctx: PruneContext) -> dict[str, torch.Tensor]:
     was_training = ctx.model.training
     ctx.model.eval()
     for batch in batches:
-        *inputs, target = batch
-        grads = torch.autograd.grad(ctx.loss_fn(ctx.model(*inputs), target), params, allow_unused=True)
+        grads = torch.autograd.grad(ctx.loss(batch), params, allow_unused=True)
         for acc, g in zip(total, grads, strict=True):
             if g is not None:
                 acc.add_(g)
