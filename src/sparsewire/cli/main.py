@@ -97,11 +97,20 @@ def _run_study(args: argparse.Namespace) -> int:
                         force=args.force, wait=args.wait)
     print()
     _print_table(summary_table(out))
+    _print_notes(out)
     print(f"\n{summary.line()}")
     print(f"Results: {out / 'results.csv'}")
     if not args.no_report:
         print(f"Report:  {write_report(out)}")
     return EXIT_OK if summary.ok else EXIT_TRIALS
+
+
+def _print_notes(out: str | Path) -> None:
+    """Smoke-test and at-chance notes under a results table (Markdown emphasis dropped)."""
+    from sparsewire.results.report import notes
+
+    for note in notes(out):
+        print("\n" + note.replace("**", "").replace("`", ""))
 
 
 def _dir_args(p: argparse.ArgumentParser) -> None:
@@ -116,6 +125,7 @@ def _results(args: argparse.Namespace) -> int:
     from sparsewire.results.report import diverged_table, summary_table
 
     _print_table(summary_table(args.dir))
+    _print_notes(args.dir)
     if args.include_diverged:
         diverged = diverged_table(args.dir)
         print(f"\ndiverged trials ({len(diverged)}):")

@@ -39,10 +39,12 @@ def predicted_vs_actual(scatter: pd.DataFrame, path: Path, r2: float, title: str
     actual, predicted = 100 * scatter["actual"], 100 * scatter["predicted"]
     ax.scatter(actual, predicted, s=12, alpha=0.7)
     lo, hi = min(actual.min(), predicted.min()), max(actual.max(), predicted.max())
-    ax.plot([lo, hi], [lo, hi], color="black", linestyle="--", linewidth=1)
+    ax.plot([lo, hi], [lo, hi], color="black", linestyle="--", linewidth=1, label="y = x (perfect prediction)")
     ax.set_xlabel("actual test accuracy (%)")
     ax.set_ylabel("predicted (out-of-fold, %)")
-    ax.set_title(f"{title}\nR² = {r2:.3f}", fontsize=10)
+    heading = title or "Predicted vs actual test accuracy"
+    ax.set_title(f"{heading}\nout-of-fold predictions, R² = {r2:.3f}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,9 @@ def _check_size(n: int, folds: int) -> None:
     if folds < 2:
         raise PredictError(f"folds must be at least 2, got {folds}")
     if n < 2 * folds:
-        raise PredictError(f"{n} rows are too few for {folds}-fold cross-validation (need at least {2 * folds})")
+        fits = f"--folds {n // 2} or fewer" if n >= 4 else "at least 4 rows"
+        raise PredictError(f"{n} rows are too few for {folds}-fold cross-validation (need at least {2 * folds}; "
+                           f"with {n} rows use {fits}). A quick study is a smoke test: its predictions mean nothing")
 
 
 def cv_scores(
@@ -65,7 +67,7 @@ def cv_table(
     progress: bool = False,
 ) -> pd.DataFrame:
     """R² (mean ± std over folds × repeats) for every (feature set, predictor)."""
-    from tqdm.auto import tqdm
+    from sparsewire.progress import progress as tqdm
 
     y = table[target].to_numpy(dtype=float)
     rows = []

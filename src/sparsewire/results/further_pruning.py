@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sparsewire.results.format import as_list, mean_std  # noqa: E402
-from sparsewire.results.plots import save  # noqa: E402
+from sparsewire.results.plots import legend, save  # noqa: E402
 
 COLUMNS = ("further_pruning_fractions", "further_pruning_accuracy")
 
@@ -72,7 +72,7 @@ def plot_further_pruning(
         panel = panel if isinstance(panel, tuple) else (panel,)
         ax.set_title(", ".join(f"{k} {v}" for k, v in zip(panels, panel, strict=True)) or title)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
     return save(fig, path, title if panels else "")
 
 
@@ -88,7 +88,7 @@ def further_pruning_section(table: pd.DataFrame, keys: Sequence[str], out_dir: P
         "",
         "Test accuracy (%) after removing a further fraction of each trained network's *remaining* weights "
         "(column = fraction removed; 0% = as trained), without re-training (Van Gelder, Wortsman & Ehsani 2020); "
-        "mean ± std over seeds.",
+        "mean ± std over seeds (in the plot: shaded bands ± 1 std).",
         "",
         further_pruning_table(measured, [*panels, *keys]).to_markdown(index=False),
         "",

@@ -11,6 +11,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 LINESTYLES = ["-", "--", ":", "-."]
+#: Legend entry that says what the shaded bands around mean lines are.
+BAND_LABEL = "shaded band: ± 1 std over seeds"
+
+
+def legend(ax: plt.Axes, *, band: bool = True, **kwargs) -> None:
+    """``ax.legend`` with, when ``band``, an entry explaining the shaded mean ± std bands."""
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    if band:
+        handles.append(Patch(facecolor="grey", alpha=0.3, label=BAND_LABEL))
+        labels.append(BAND_LABEL)
+    ax.legend(handles, labels, **kwargs)
 
 
 def save(fig: plt.Figure, path: Path, title: str = "") -> Path:
@@ -51,5 +64,5 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{dataset} · {model}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2 if len(ax.get_lines()) > 6 else 1)
+        legend(ax, fontsize=7, ncol=2 if len(ax.get_lines()) > 6 else 1)
     return save(fig, path, title)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from sparsewire.atomic import write_text
 from sparsewire.errors import StoreError
+from sparsewire.results.notes import study_notes
 from sparsewire.results.store import ResultsStore
 
 
@@ -27,6 +28,12 @@ def summary_table(out_dir: str | Path) -> pd.DataFrame:
 
     study, table, _ = load_table(out_dir)
     return get_study_type(study).summary(table) if not table.empty else table
+
+
+def notes(out_dir: str | Path) -> list[str]:
+    """The notes to read before a study folder's numbers (smoke test, groups at chance accuracy)."""
+    study, table, store = load_table(out_dir)
+    return study_notes(study, store.meta("name", study), table)
 
 
 def diverged_table(out_dir: str | Path) -> pd.DataFrame:
@@ -59,6 +66,9 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
     lines.append(f"{len(table)} finished trials, {len(diverged)} diverged (left out of every table), "
                  f"{len(failures)} failed. Config: `study.yaml`; all rows: `results.csv`.")
     lines.append("")
+    remarks = study_notes(study, store.meta("name", study), table)
+    if remarks:
+        lines += [*(f"> {note}\n>" for note in remarks[:-1]), f"> {remarks[-1]}", ""]
     if not table.empty:
         lines.append(get_study_type(study).report(table, target))
     if diverged and include_diverged:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
-from tqdm.auto import tqdm
 
+from sparsewire.progress import progress as tqdm
 from sparsewire.search.operators import canonical, crossover, mutate
 
 Fitness = Callable[[nx.DiGraph], float]

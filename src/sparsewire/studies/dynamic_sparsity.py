@@ -381,7 +381,7 @@ def plot_dynamic(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.plot(chance.index, chance.to_numpy(), linestyle=":", color=colour, linewidth=1)
         ax.set_ylim(0, 1.02)
         paths.append(_finish(fig, ax, "epoch (0 = initial random mask)", "global Jaccard to final mask",
-                             "Jaccard to final mask vs epoch (dotted: chance)", out_dir / "jaccard_to_final.png"))
+                             "Jaccard to final mask vs epoch\n(dotted: chance; shaded: ± 1 std over seeds)", out_dir / "jaccard_to_final.png"))
 
     t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
     labels = sorted(set(t["freeze"]), key=_order)
@@ -397,7 +397,7 @@ def plot_dynamic(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.errorbar(x, stats["mean"], yerr=stats["std"], marker="o", capsize=3, color=f"C{i % 10}",
                     label=f"{algorithm}, density {density:g} ({model})")
     ax.set_xticks(range(len(labels)), [f"{label} (static)" if label == "0" else label for label in labels])
-    paths.append(_finish(fig, ax, "mask frozen after epoch", "test accuracy (%)", "Accuracy vs freeze epoch",
+    paths.append(_finish(fig, ax, "mask frozen after epoch", "test accuracy (%)", "Accuracy vs freeze epoch (bars: ± 1 std over seeds)",
                          out_dir / "accuracy_vs_freeze.png"))
     return paths
 

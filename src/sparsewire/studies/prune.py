@@ -250,9 +250,10 @@ class PruneStudy(StudyType):
 
         summary = summarise(table)
         parts = [
-            "Accuracy is test accuracy (fraction correct); compression is the fraction of prunable weights "
-            "removed (sparsity); mean ± std over seeds. `none` is the unpruned network re-trained with the "
-            "same recipe as the pruned ones.",
+            "Accuracy columns (`*_pct`) are test accuracy in % (mean ± std over seeds); compression is the "
+            "fraction of prunable weights removed (sparsity). `none` (listed first) is the unpruned network "
+            "re-trained with the same recipe as the pruned ones. In the plots, lines are means over seeds and "
+            "the shaded bands ± 1 standard deviation (no band: one seed).",
             "",
             summary.to_markdown(index=False),
             "",
@@ -285,4 +286,15 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         params_remaining=("params_remaining", "mean"),
     ).reset_index()
     out["params_remaining"] = out["params_remaining"].round().astype(int)
-    return out
+    return baseline_first(out)
+
+
+def baseline_first(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the unpruned baseline (method ``none``) first within each (dataset, model), the rest in
+    their order (``groupby`` sorts methods alphabetically, which put ``none`` between methods)."""
+    if "method" not in table:
+        return table
+    keys = [k for k in ("dataset", "model") if k in table]
+    order = table.assign(_pruned=table["method"] != BASELINE, _row=range(len(table)))
+    order = order.sort_values([*keys, "_pruned", "_row"], kind="stable")
+    return table.loc[order.index].reset_index(drop=True)

@@ -345,9 +345,11 @@ def _plot_predicted_vs_actual(table: pd.DataFrame, path: Path) -> Path:
         ax.scatter(100 * part["pred"], 100 * part["actual"], color=f"C{i}", label=kind, alpha=0.8)
     lo = 100 * min(means["pred"].min(), means["actual"].min()) - 1
     hi = 100 * max(means["pred"].max(), means["actual"].max()) + 1
-    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, linestyle=":")
+    ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, linestyle=":", label="y = x (prediction exact)")
     ax.set_xlabel("predicted accuracy (%)")
     ax.set_ylabel("actual accuracy, mean over training seeds (%)")
+    ax.set_title("Predicted vs actual Reber test accuracy\n(one point per structure; above y = x: better than predicted)",
+                 fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path)

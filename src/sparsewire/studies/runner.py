@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
-from tqdm.auto import tqdm
 
 from sparsewire.atomic import write_text
 from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDiverged
+from sparsewire.progress import progress as tqdm
 from sparsewire.results import DB_NAME, ResultsStore
 from sparsewire.studies.base import StudyType, TrialContext, get_study_type
 from sparsewire.studies.identity import config_hash
