@@ -86,7 +86,7 @@ def test_every_member_gives_its_own_outputs_and_gradients(options, build):
     assert_matches_alone(members(4, **options), *batch(11, seed=1), build=build)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(st.integers(0, 10_000), st.integers(1, 4), st.sampled_from(["relu", "tanh", "sigmoid"]),
        st.sampled_from(["last-layer", "sinks"]), st.sampled_from(BUILDS))
 def test_random_cohorts_match(seed, count, activation, outputs, build):
@@ -119,8 +119,7 @@ def train_data(n=96, seed=0):
 
 
 @pytest.mark.parametrize(("optimizer", "build", "clip"), [("adam", FeedForwardCohort, None), ("sgd", FeedForwardCohort, None),
-                                                     ("adamw", FeedForwardCohort, None), ("adam", DenseFeedForwardCohort, 0.5),
-                                                     ("sgd", DenseFeedForwardCohort, 0.5)])
+                                                     ("adam", DenseFeedForwardCohort, 0.5), ("sgd", DenseFeedForwardCohort, 0.5)])
 def test_training_in_a_cohort_equals_training_alone(optimizer, build, clip):
     """k optimizer steps with weight decay, plateau schedule, early stopping and best-weight restore (and
     clipping, for which the dense cohort gives masked weights their gradients as alone)."""
