@@ -46,8 +46,24 @@ class EmptyLayerWarning(UserWarning):
     """A masked parameter has no weight left (density 0)."""
 
 
+_ATTENTION_WEIGHTS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
 def default_selector(module_name: str, module: nn.Module, param_name: str, param: nn.Parameter) -> bool:
-    """Weights of Linear, Conv, Embedding and recurrent layers are prunable; biases are not."""
+    """The default rule for any ``nn.Module``: what is masked, what is left dense.
+
+    Masked: the ``weight`` of Linear (attention projections that are Linear layers included, as in Hugging
+    Face BERT), Conv1d/2d/3d (every kernel entry) and Embedding layers (every entry of the table), the
+    ``weight_ih``/``weight_hh`` matrices of RNN/GRU/LSTM layers, the input projections of
+    ``nn.MultiheadAttention`` (``in_proj_weight`` or ``q/k/v_proj_weight``; its ``out_proj`` is a Linear),
+    and the ``weight`` of Hugging Face's ``Conv1D`` (GPT-2's transposed linear layer).
+    Left dense: biases, normalisation layers (LayerNorm, BatchNorm, GroupNorm, RMSNorm ...), and any other
+    parameter (positional tables held as bare parameters, class tokens, scales). Pass ``prunable=`` to choose.
+    """
+    if isinstance(module, nn.MultiheadAttention):
+        return param_name in _ATTENTION_WEIGHTS
+    if type(module).__name__ == "Conv1D" and type(module).__module__.startswith("transformers"):
+        return param_name == "weight" and param.dim() == 2
     if not isinstance(module, _DEFAULT_TYPES):
         return False
     if isinstance(module, nn.RNNBase):
@@ -117,9 +133,14 @@ class Masks(Mapping[str, torch.Tensor]):
     # ------------------------------------------------------------------ discovery
     @staticmethod
     def _select(model: nn.Module, selector: Selector) -> list[str]:
-        names = []
+        """Names of the selected parameters; a parameter shared by several modules (tied input and output
+        embeddings) is masked once, under its first name."""
+        names, seen = [], set()
         for module_name, module in model.named_modules():
             for param_name, param in module.named_parameters(recurse=False):
+                if id(param) in seen:
+                    continue
+                seen.add(id(param))
                 if selector(module_name, module, param_name, param):
                     names.append(f"{module_name}.{param_name}" if module_name else param_name)
         return names
