@@ -50,6 +50,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="record this study in a folder that holds another study (its rows stay in the store; "
                         "rows of another study type are hidden from tables)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--log", action="append", default=[], choices=["tensorboard", "mlflow"],
+                   help="also log every trial's history and results to TensorBoard (DIR/tensorboard) or MLflow "
+                        "(local file store DIR/mlruns); repeatable; needs the tensorboard / mlflow package")
     p.add_argument("--no-report", action="store_true", help="do not write report.md at the end")
 
 
@@ -76,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_study(args: argparse.Namespace) -> int:
     from sparsewire.errors import EXIT_OK, EXIT_TRIALS
+    from sparsewire.loggers import make_loggers
     from sparsewire.results.report import summary_table, write_report
     from sparsewire.studies import load_config, run_study
     from sparsewire.studies.executors import make_executor
@@ -92,9 +96,10 @@ def _run_study(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     study_type, config = load_config(args.config, args.overrides)
     out = Path(args.out or Path("runs") / getattr(config, "name", study_type.name))
+    loggers = make_loggers(args.log, out, study_type.name)  # a missing package: one line, before any work
     executor = make_executor(args.workers, args.ray_address)
     summary = run_study(study_type, config, out, executor=executor, progress=not args.no_progress,
-                        force=args.force, wait=args.wait)
+                        force=args.force, wait=args.wait, loggers=loggers)
     print()
     _print_table(summary_table(out))
     _print_notes(out)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from sparsewire.atomic import write_text
 from sparsewire.errors import StoreError
+from sparsewire.results.history import history_section
 from sparsewire.results.notes import study_notes
 from sparsewire.results.store import ResultsStore
 
@@ -71,6 +72,7 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
         lines += [*(f"> {note}\n>" for note in remarks[:-1]), f"> {remarks[-1]}", ""]
     if not table.empty:
         lines.append(get_study_type(study).report(table, target))
+        lines += ["", *history_section(table, target)]
     if diverged and include_diverged:
         lines += ["", "## Diverged trials", "", "Training produced a non-finite loss or weight; no result recorded.", "",
                   diverged_table(out_dir).to_markdown(index=False)]

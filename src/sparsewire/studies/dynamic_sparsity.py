@@ -44,6 +44,7 @@ from sparsewire.graphs.compare import compare_masks
 from sparsewire.masks import Masks
 from sparsewire.results.format import mean_std
 from sparsewire.results.further_pruning import further_pruning_section
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
     DatasetConfig,
@@ -185,6 +186,8 @@ class DynamicSparsityStudy(StudyType):
             **further_pruning_columns(model, splits.test, trial),
             "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
+            "history": mask_history(result.history, dyn.replaced_per_epoch(), [o["jaccard"] for o in overlaps],
+                                    trial["density"]),
         }
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -258,6 +261,15 @@ def train_sparse(trial: dict[str, Any], splits: Any, *, progress: bool = False, 
                    progress=progress, desc=f"{trial['algorithm']} d={trial['density']} freeze={trial['freeze_epoch']}")
     dyn.close()
     return model, masks, dyn, result
+
+
+def mask_history(history: list[dict], replaced: list[int], jaccard: list[float], density: float) -> list[dict]:
+    """The training history with each epoch's mask changes: connections replaced in the epoch and the
+    Jaccard overlap of the mask after it with the final mask (``jaccard[0]`` is the initial mask's)."""
+    return [history_entries([entry], density=density,
+                            replaced=replaced[i] if i < len(replaced) else 0,
+                            jaccard_to_final=jaccard[i + 1] if i + 1 < len(jaccard) else None)[0]
+            for i, entry in enumerate(history)]
 
 
 def freeze_savings(masks: Masks, dyn: DynamicSparsity, train_data: Any, epochs: int) -> dict[str, Any]:

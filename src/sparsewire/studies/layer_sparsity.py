@@ -39,6 +39,7 @@ from sparsewire.layers import (
 )
 from sparsewire.models import MLP
 from sparsewire.results.format import mean_std
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
 from sparsewire.training import TrainConfig, evaluate
@@ -243,6 +244,8 @@ class LayerSparsityStudy(StudyType):
             "latency_threads": trial["latency_threads"] or threads,
             "train_seconds": trained.seconds,
             "refit_seconds": refitted.seconds,
+            "history": [*history_entries(trained.history, phase="train"),
+                        *history_entries(refitted.history, phase="refit")],
         }
         by = {(r.model, r.batch_size): r.median_s for r in latency}
         for b in trial["latency_batch_sizes"]:

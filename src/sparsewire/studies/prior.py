@@ -46,6 +46,7 @@ from sparsewire.graphs.layered import layered_metrics
 from sparsewire.graphs.priors import GENERATORS, generate
 from sparsewire.masks import Masks
 from sparsewire.results.format import mean_std
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
@@ -166,6 +167,7 @@ def result_row(trial: dict[str, Any], net: GraphNetwork, test_accuracy: float, v
         "effective_parameters": metrics["effective_parameters"],
         "epochs": result.epochs,
         "train_seconds": result.seconds,
+        "history": history_entries(result.history),
     }
     row |= structural_features(net.dag)
     row["feature_convention"] = "stier2021"

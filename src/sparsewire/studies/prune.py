@@ -30,6 +30,7 @@ from sparsewire.pruning import (
 )
 from sparsewire.results.format import mean_std
 from sparsewire.results.further_pruning import further_pruning_section
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
     DatasetConfig,
@@ -129,6 +130,7 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
             "test_accuracy": evaluate(model, splits.test)["accuracy"],
             "seconds": result.seconds,
             "epochs": result.epochs,
+            "history": history_entries(result.history, phase="train", density=1.0),
         }
 
     return cached(context.cache_dir, key, make)
@@ -198,6 +200,7 @@ class PruneStudy(StudyType):
                                                       rounds=trial.get("rounds", 5))
         before = evaluate(model, splits.test)["accuracy"]
         retrain_seconds = 0.0
+        history = list(dense.get("history", []))  # (cache files written before issue 16 hold none)
         start = time.perf_counter()
         for i, target in enumerate(rounds):
             data = batches(splits.train, 128, generator)[: trial["prune_batches"]] if resolve_method(method).needs_data else None
@@ -211,10 +214,12 @@ class PruneStudy(StudyType):
             result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000 * (i + 1),
                            masks=masks, progress=context.progress, desc=f"{method} {target:.3f}")
             retrain_seconds += result.seconds
+            history += history_entries(result.history, phase="retrain", round=i + 1, density=masks.density())
         if not rounds:  # the baseline: the dense network re-trained with the same recipe
             result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000,
                            masks=masks, progress=context.progress, desc="baseline")
             retrain_seconds += result.seconds
+            history += history_entries(result.history, phase="retrain", round=0, density=masks.density())
         counts = masks.counts()
         return {
             "dataset": trial["dataset"]["name"],
@@ -240,6 +245,7 @@ class PruneStudy(StudyType):
             "train_seconds": dense["seconds"],
             "retrain_seconds": retrain_seconds,
             "trial_seconds": time.perf_counter() - start,
+            "history": history,
         }
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from sparsewire.models.recurrent import CELLS, RecurrentClassifier, recurrent_ma
 from sparsewire.pruning.allocation import class_blinded, class_uniform
 from sparsewire.reber.config import ReberDataConfig, RecurrentModelConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DeviceOption, cached
 from sparsewire.training import TrainConfig, evaluate, train
@@ -150,7 +151,8 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
                        device=context.torch_device())
         return {"state": net.state_dict(), "test_accuracy": _evaluate(net, splits.test, trial),
                 "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
-                "seconds": result.seconds, "epochs": result.epochs}
+                "seconds": result.seconds, "epochs": result.epochs,
+                "history": history_entries(result.history, phase="train", density=1.0)}
 
     return cached(context.cache_dir, key, make)
 
@@ -208,6 +210,8 @@ class ReberPruneStudy(StudyType):
             "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
             "dense_train_seconds": dense["seconds"], "retrain_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
+            "history": [*dense.get("history", []),  # (cache files written before issue 16 hold none)
+                        *history_entries(result.history, phase="retrain", density=masks.density())],
         }
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.format import as_list, mean_std
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DeviceOption, cached
 from sparsewire.studies.identity import config_hash
@@ -217,7 +218,7 @@ class ReberSearchStudy(StudyType):
                        device=context.torch_device())
         return row | {"test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
                       "epochs": result.epochs, "train_seconds": result.seconds,
-                      "trial_seconds": time.perf_counter() - start}
+                      "trial_seconds": time.perf_counter() - start, "history": history_entries(result.history)}
 
     def cohorts(self, config: ReberSearchConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
         """Every structure trained with one seed sees that seed's batches: they train together in cohorts of
@@ -259,7 +260,8 @@ class ReberSearchStudy(StudyType):
             yield index, built[index][1] | {
                 "test_accuracy": test, "val_accuracy": result.best_val_accuracy, "epochs": result.epochs,
                 "train_seconds": result.seconds, "trial_seconds": result.seconds + time.perf_counter() - tick,
-                "cohort_size": len(models), "cohort_wall_seconds": time.perf_counter() - start}
+                "cohort_size": len(models), "cohort_wall_seconds": time.perf_counter() - start,
+                "history": history_entries(result.history)}
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return search_summary(table)

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sparsewire.masks import Masks
 from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
+from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.training import TrainConfig, evaluate, train
 
@@ -238,6 +239,7 @@ def result_row(trial: dict[str, Any], model, features: dict, caught: list[str], 
         "test_accuracy": test_accuracy,
         "val_accuracy": result.best_val_accuracy,
         "epochs": result.epochs, "stopped": result.stopped, "train_seconds": result.seconds,
+        "history": history_entries(result.history),
     }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sparsewire.atomic import write_text
 from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDiverged
 from sparsewire.progress import progress as tqdm
+from sparsewire.provenance import record_environment
 from sparsewire.results import DB_NAME, ResultsStore
 from sparsewire.studies.base import StudyType, TrialContext, get_study_type
 from sparsewire.studies.identity import config_hash
@@ -233,6 +234,7 @@ def run_study(
     echo: Callable[[str], None] = print,
     force: bool = False,
     wait: bool = False,
+    loggers: Any = None,
 ) -> StudySummary:
     """Run every unfinished trial of ``config`` and record each row in ``out_dir`` as soon as it ends.
 
@@ -241,6 +243,7 @@ def run_study(
     before the config is checked (:meth:`StudyType.check`) and the folder is known to hold this study (or
     none; ``force`` overrides). The folder is locked for the run (:class:`~sparsewire.studies.lock.StudyLock`):
     a second run on it raises :class:`~sparsewire.errors.StudyLocked`, or waits with ``wait=True``.
+    ``loggers`` (:func:`sparsewire.loggers.make_loggers`) receive every ``done`` row once it is stored.
     """
     out_dir = Path(out_dir)
     trials = expand(study_type, config)
@@ -252,8 +255,9 @@ def run_study(
         store = ResultsStore(out_dir)
         store.set_meta("study", study_type.name)
         store.set_meta("name", getattr(config, "name", study_type.name))
+        record_environment(store)  # library versions and git commit (issue 16)
         write_text(out_dir / "study.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
-        return _run(store, study_type, config, trials, out_dir, executor, progress, echo)
+        return _run(store, study_type, config, trials, out_dir, executor, progress, echo, loggers)
 
 
 def _remove_stray_temporaries(out_dir: Path) -> None:
@@ -264,7 +268,7 @@ def _remove_stray_temporaries(out_dir: Path) -> None:
 
 
 def _run(store: ResultsStore, study_type: StudyType, config: BaseModel, trials: list[Trial], out_dir: Path,
-         executor: Executor, progress: bool, echo: Callable[[str], None]) -> StudySummary:
+         executor: Executor, progress: bool, echo: Callable[[str], None], loggers: Any = None) -> StudySummary:
     finished = store.finished_ids()
     todo = [t for t in trials if t.trial_id not in finished]
     summary = StudySummary(out_dir, len(trials), len(trials) - len(todo), 0, 0, 0)
@@ -275,6 +279,11 @@ def _run(store: ResultsStore, study_type: StudyType, config: BaseModel, trials: 
             record(store, outcome)
             if outcome.status == "done":
                 summary.done += 1
+                if loggers is not None:
+                    try:
+                        loggers.log(outcome.trial.trial_id, outcome.trial.study, outcome.trial.config, outcome.row or {})
+                    except Exception as err:  # noqa: BLE001 - a logger never costs a stored result
+                        bar.write(f"trial {outcome.trial.trial_id}: logging failed ({type(err).__name__}: {err})")
             elif outcome.status == "diverged":
                 summary.diverged += 1
                 bar.write(f"trial {outcome.trial.trial_id} diverged: {outcome.error}")
@@ -287,4 +296,6 @@ def _run(store: ResultsStore, study_type: StudyType, config: BaseModel, trials: 
     finally:
         bar.close()
         store.export_csv()
+        if loggers is not None:
+            loggers.close()
     return summary
