@@ -8,5 +8,7 @@ from sparsewire.masks.masks import (
     default_selector,
     strip_masks,
 )
+from sparsewire.masks.torch_prune import from_torch_prune, to_torch_prune
 
-__all__ = ["MASK_SUFFIX", "EmptyLayerWarning", "MaskError", "Masks", "default_selector", "strip_masks"]
+__all__ = ["MASK_SUFFIX", "EmptyLayerWarning", "MaskError", "Masks", "default_selector", "from_torch_prune", "strip_masks",
+           "to_torch_prune"]
