@@ -290,6 +290,9 @@ def structural_features(graph: nx.Graph, *, backend: Backend = "auto", orientati
         backend = "fast" if _have_igraph() else "networkx"
     if backend not in BACKENDS:
         raise GraphError(f"unknown backend {backend!r}; choose from {['auto', *BACKENDS]}")
+    if backend == "fast" and not _have_igraph():
+        raise GraphError("the fast backend needs the [fast] extra: pip install 'sparsewire[fast]' "
+                         "(python-igraph, rustworkx); backend 'auto' or 'networkx' works without it")
     values = directed_counts(graph, orientation_seed=orientation_seed, convention=convention)
     values |= summarise(BACKENDS[backend](graph), convention)
     return {name: values[name] for name in FEATURE_NAMES}

@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +35,18 @@ def make_executor(workers: int = 1, ray_address: str | None = None) -> Executor:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     if workers == 1 and ray_address is None:
         return sequential
+    if ray_address is None and not have_ray():
+        warnings.warn(f"--workers {workers} runs trials on Ray, which is not installed (pip install "
+                      "'sparsewire[ray]'); running them one after another in this process", stacklevel=2)
+        return sequential
     return RayExecutor(workers, ray_address)
+
+
+def have_ray() -> bool:
+    """Whether the optional ``ray`` package (extra ``[ray]``) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
 
 
 class RayExecutor:
@@ -60,8 +72,9 @@ class RayExecutor:
     def _init(self):
         try:
             import ray
-        except ImportError as err:  # pragma: no cover - ray is a dependency
-            raise ValueError("parallel trials need Ray: pip install 'ray>=2.9' (or run with --workers 1)") from err
+        except ImportError as err:  # the optional extra
+            raise ValueError("a Ray cluster needs the [ray] extra: pip install 'sparsewire[ray]' "
+                             "(or drop --ray-address to run trials one after another)") from err
         if ray.is_initialized():
             return ray, False
         if self.address is not None:
