@@ -7,8 +7,10 @@ the members, so results stay one row per network. All members see the same batch
 
 - :class:`RecurrentCohort`: graph-built recurrent classifiers (RNN-tanh, RNN-ReLU, GRU, LSTM), run as one
   wavefront over all levels of all members (:mod:`sparsewire.cohorts.wavefront`).
-- :class:`FeedForwardCohort`: graph-built MLPs (:class:`~sparsewire.graphs.feedforward.GraphNetwork`) and
-  same-architecture masked models stacked with ``torch.func`` (:class:`StackedCohort`).
+- :class:`FeedForwardCohort`: graph-built MLPs (:class:`~sparsewire.graphs.feedforward.GraphNetwork`) level
+  by level over the present edges of all members (:class:`DenseFeedForwardCohort`: dense edge blocks, so
+  masked weights get gradients as alone, for gradient clipping), and same-architecture masked models
+  stacked with ``torch.func`` (:class:`StackedCohort`).
 """
 
 from sparsewire.cohorts.base import Cohort, member_losses
