@@ -81,7 +81,8 @@ def test_a_cohort_of_one_is_the_network(activation, build):
 
 
 @pytest.mark.parametrize("build", BUILDS)
-@pytest.mark.parametrize("options", [{}, {"outputs": "sinks"}, {"inputs": "first-layer", "activation": "tanh"}])
+@pytest.mark.parametrize("options", [{}, {"outputs": "sinks"}, {"inputs": "first-layer", "activation": "tanh"},
+                                     {"inputs": [0, 5, 7, 11], "outputs": "sinks"}])  # inputs into deeper layers
 def test_every_member_gives_its_own_outputs_and_gradients(options, build):
     assert_matches_alone(members(4, **options), *batch(11, seed=1), build=build)
 
