@@ -8,7 +8,7 @@ import pytest
 
 from sparsewire.results.report import write_report
 from sparsewire.studies import ConfigError, load_config, run_study, validate
-from sparsewire.studies.dynamic_sparsity import accuracy_vs_freeze, freeze_cost
+from sparsewire.studies.dynamic_sparsity import accuracy_vs_freeze, freeze_cost, reinit_table
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 QUIET = {"progress": False, "echo": lambda s: None}
@@ -161,3 +161,17 @@ def test_further_pruning_off_by_default_keeps_trial_ids(shared_data):
         validate(tiny(shared_data, further_pruning=[0.5], further_pruning_method="obd"))
     with pytest.raises(ConfigError, match="fractions of the remaining"):
         validate(tiny(shared_data, further_pruning=[0.0]))
+
+
+def test_reinitialised_structures_are_trained_and_reported(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data, algorithms=["snfs"], freeze_epochs=["none"], reinit_seeds=[0, 1]))
+    assert all(t["reinit_seeds"] == [0, 1] for t in study_type.trials(config))
+    assert all("reinit_seeds" not in t for t in study_type.trials(validate(tiny(shared_data))[1]))  # ids kept
+    run_study(study_type, config, tmp_path, **QUIET)
+    table = pd.read_csv(tmp_path / "results.csv")
+    for row in table.itertuples():
+        accuracy = json.loads(row.reinit_test_accuracy)
+        assert len(accuracy) == 2 and accuracy[0] != accuracy[1] and min(accuracy) > 0.2  # chance: 0.1
+        assert row.reinit_test_accuracy_mean == pytest.approx(sum(accuracy) / 2)
+    summary = reinit_table(table)  # the report's section
+    assert list(summary["re-initialised"]) == [f"{100 * table.reinit_test_accuracy_mean.iloc[0]:.2f}"]
