@@ -9,7 +9,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from torch import nn
 
 from sparsewire.atomic import replacing
@@ -17,8 +25,30 @@ from sparsewire.devices import to_cpu
 from sparsewire.studies.identity import config_hash
 
 
+def _omit_unset(data: dict[str, Any], **unset: Any) -> dict[str, Any]:
+    """``data`` without the keys at their 'not used' value (fields added later keep earlier trial ids)."""
+    return {k: v for k, v in data.items() if not (k in unset and v == unset[k])}
+
+
+def _check_factory(config: Any) -> Any:
+    """Import the factory ``config`` names (an unknown path fails at validation, before any work) and let
+    ``name`` default to its path."""
+    if config.factory is not None:
+        from sparsewire.studies.factory import import_factory
+
+        import_factory(config.factory)
+        if "name" not in config.model_fields_set:
+            config.name = config.factory
+    return config
+
+
 class DatasetConfig(BaseModel):
-    """Which dataset, where to find it and how to split it (the split seed is fixed across trial seeds)."""
+    """Which dataset, where to find it and how to split it (the split seed is fixed across trial seeds).
+
+    ``factory: "package.module:function"`` (with ``options``) names your own data instead: a function
+    returning torch Datasets (:mod:`sparsewire.studies.factory`); ``name`` then defaults to the path.
+    ``factory`` and ``options`` join a dump (and so trial ids) only when set.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -28,6 +58,18 @@ class DatasetConfig(BaseModel):
     split_seed: int = 0
     train_limit: int | None = Field(None, ge=1, le=1_000_000_000)
     download: bool = True
+    factory: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _factory(self) -> DatasetConfig:
+        if self.factory is None and self.options:
+            raise ValueError("dataset options are for a dataset factory: set factory: 'package.module:function'")
+        return _check_factory(self)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_unset(handler(self), factory=None, options={})
 
     def identity(self) -> dict[str, Any]:
         """What determines the data (not where it lies)."""
@@ -53,12 +95,23 @@ MAX_OPTION = 1_000_000
 
 
 class ModelConfig(BaseModel):
-    """A model from :data:`sparsewire.models.MODELS` and its options."""
+    """A model from :data:`sparsewire.models.MODELS` and its options, or your own:
+    ``factory: "torchvision.models:resnet18"`` is called with ``options`` (``name`` defaults to the path;
+    ``factory`` joins a dump, and so trial ids, only when set)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = "mlp-100"
     options: dict[str, Any] = Field(default_factory=dict)
+    factory: str | None = None
+
+    @model_validator(mode="after")
+    def _factory(self) -> ModelConfig:
+        return _check_factory(self)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_unset(handler(self), factory=None)
 
     @field_validator("options")
     @classmethod
@@ -134,12 +187,21 @@ def load_splits(config: DatasetConfig):
     """Load (and cache in this process) the dataset splits a config names."""
     from sparsewire.data.sources import named_data_dir
 
+    if config.factory is not None:
+        from sparsewire.studies.factory import load_factory_splits
+
+        return load_factory_splits(config.factory, config.options, config.val_size, config.split_seed,
+                                   config.train_limit)
     folder = named_data_dir(config.data_dir)  # the cache is keyed by the folder actually searched
     return _splits(config.name, None if folder is None else str(folder), config.val_size, config.split_seed,
                    config.train_limit, config.download)
 
 
 def build(model: ModelConfig, splits: Any) -> nn.Module:
+    if model.factory is not None:
+        from sparsewire.studies.factory import build_model as build_from_factory
+
+        return build_from_factory(model.factory, model.options)
     from sparsewire.models import build_model
 
     return build_model(model.name, splits.input_shape, splits.num_classes, **model.options)
