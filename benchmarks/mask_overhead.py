@@ -7,7 +7,10 @@ rotating), and a variant's epoch time is the sum of its blocks. On this shared V
 difference; block interleaving exposes all variants to the same load. Reports per-variant median epoch
 time and the median of the per-repeat ratios to the dense epoch.
 
-    python benchmarks/mask_overhead.py [--repeats 7] [--threads 1] [--batch-sizes 64 128]
+    python benchmarks/mask_overhead.py [--repeats 7] [--threads 1] [--batch-sizes 64 128] [--device cuda]
+
+On a GPU (``--device cuda``) the data lives on the device, every timed block ends with a synchronisation,
+and the table goes to ``results/mask_overhead_cuda.md`` (the CPU record stays).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 from torch.nn.utils import prune as torch_prune
 
 from sparsewire.data import load_dataset
+from sparsewire.devices import resolve_device
 from sparsewire.masks import Masks
 from sparsewire.models import lenet_300_100
 from sparsewire.pruning import prune
@@ -30,9 +34,9 @@ from sparsewire.pruning import prune
 RESULTS = Path(__file__).parent / "results" / "mask_overhead.md"
 
 
-def make(variant: str) -> tuple[torch.nn.Module, torch.optim.Optimizer, Masks | None]:
+def make(variant: str, device: str = "cpu") -> tuple[torch.nn.Module, torch.optim.Optimizer, Masks | None]:
     torch.manual_seed(0)
-    model = lenet_300_100()
+    model = lenet_300_100().to(device)
     masks = None
     if variant == "sparsewire":
         masks = prune(model, 0.9, "class-blinded")
@@ -53,6 +57,8 @@ def steps(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(x[idx]), y[idx]).backward()
         opt.step()
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
     return time.perf_counter() - start
 
 
@@ -61,8 +67,8 @@ def measure(x: torch.Tensor, y: torch.Tensor, batch: int, repeats: int, block: i
     """Epoch times of every variant at one batch size (block-interleaved, see the module doc) and whether
     the pruned weights of the sparsewire model are still exactly zero afterwards."""
     variants = ["dense", "sparsewire", "torch.nn.utils.prune"]
-    setups = {v: make(v) for v in variants}
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    setups = {v: make(v, x.device) for v in variants}
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0)).to(x.device)
     batches = list(order.split(batch))
     blocks = [batches[i:i + block] for i in range(0, len(batches), block)]
     for v in variants:  # warm-up
@@ -86,16 +92,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--block", type=int, default=20, help="steps per interleaved block")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (auto: CUDA when present)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
     splits = load_dataset("mnist", flatten=True)
-    x, y = splits.train
+    x, y = (t.to(device) for t in splits.train)
+    gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     lines = [
         "# Mask overhead (issue 2)",
         "",
         f"Command: `python benchmarks/mask_overhead.py --repeats {args.repeats} --threads {args.threads} "
-        f"--batch-sizes {' '.join(map(str, args.batch_sizes))} --block {args.block}`",
-        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), "
+        f"--batch-sizes {' '.join(map(str, args.batch_sizes))} --block {args.block}"
+        f"{'' if device.type == 'cpu' else ' --device ' + args.device}`",
+        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s){gpu}, "
         f"torch {torch.__version__}; LeNet-300-100, 90% pruned (class-blinded), SGD momentum, one MNIST epoch "
         f"(50,000 images) per measurement, variants interleaved every {args.block} steps. Ratio = median over repeats of the "
         "per-repeat ratio to the dense epoch; overhead per step = (median masked − median dense) / steps.",
@@ -116,8 +126,9 @@ def main() -> None:
                          f"{per_step:.0f} |")
         print("\n".join(lines[-3:]), flush=True)
     lines += ["", f"Pruned weights still exactly zero after training: {all(zeros)}.", ""]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
+    out = RESULTS if device.type == "cpu" else RESULTS.with_name(f"mask_overhead_{device.type}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
     print("\n".join(lines))
 
 
