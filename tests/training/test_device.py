@@ -149,3 +149,9 @@ def test_data_driven_scores_take_the_loss_and_batches_as_given():
 
     prune(model, 0.5, "saliency/class-blinded", batches=iter(batches), loss_fn=loss_fn, max_batches=2)
     assert len(calls) == 2 and Masks.of(model).density() == pytest.approx(0.5, abs=0.01)
+
+
+def test_cohort_studies_refuse_bf16_rather_than_ignore_it():
+    with pytest.raises(ConfigError, match="cohorts train in fp32"):
+        validate({"study": "prior", "train": {"precision": "bf16"}})
+    assert validate({"study": "prior", "train": {"precision": "bf16"}, "cohort_size": 1})[1].train.precision == "bf16"

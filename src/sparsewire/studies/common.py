@@ -90,6 +90,14 @@ class DeviceOption(BaseModel):
                         "not part of any trial id")
 
 
+def check_cohort_precision(precision: str, cohorts: bool) -> None:
+    """Cohorts train in fp32 (``TrainConfig.precision`` is applied by :func:`~sparsewire.training.train`
+    only): refuse ``bf16`` where trials would train in cohorts, rather than ignore it."""
+    if cohorts and precision != "fp32":
+        raise ValueError(f"train.precision: {precision} applies to networks trained alone; cohorts train in fp32: "
+                         "set cohort_size: 1 (or precision: fp32)")
+
+
 #: Largest integer a model option (a layer width, ...) may hold.
 MAX_OPTION = 1_000_000
 

@@ -48,7 +48,7 @@ from sparsewire.masks import Masks
 from sparsewire.results.format import mean_std
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
+from sparsewire.studies.common import DatasetConfig, DeviceOption, check_cohort_precision, load_splits
 from sparsewire.training import TrainConfig, evaluate, train
 
 GRAPHML = "graphml"
@@ -112,6 +112,11 @@ class PriorStudyConfig(DeviceOption):
     data_seed: int = Field(0, description="seed of the shared batch order (batch_order: shared)")
     cohort_size: int = Field(32, ge=1, le=4096, description="networks trained together as one computation "
                              "(batch_order: shared); 1 trains them one at a time. Does not change any result.")
+
+    @model_validator(mode="after")
+    def _precision(self) -> PriorStudyConfig:
+        check_cohort_precision(self.train.precision, self.batch_order == "shared" and self.cohort_size > 1)
+        return self
 
     @field_validator("activation")
     @classmethod

@@ -32,7 +32,7 @@ from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.format import as_list, mean_std
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DeviceOption, cached
+from sparsewire.studies.common import DeviceOption, cached, check_cohort_precision
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
 from sparsewire.training import TrainConfig, evaluate, train
@@ -92,6 +92,7 @@ class ReberSearchConfig(DeviceOption):
             raise ValueError("search.tournament must be <= search.population and search.elite < search.population")
         if self.top_k > self.search.population:
             raise ValueError(f"top_k {self.top_k} exceeds the population {self.search.population}")
+        check_cohort_precision(self.train.precision, self.cohort_size > 1)
         return self
 
     def node_range(self) -> tuple[int, int]:
