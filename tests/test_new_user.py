@@ -99,6 +99,9 @@ def test_notes_smoke_test_and_chance():
     assert "Smoke test" in notes[0] and "--folds 2" in notes[0]
     assert "At chance" in notes[1] and "cell lstm" in notes[1]
     assert study_notes("prune", "paper-mnist", pd.DataFrame({"method": ["a"], "test_accuracy": [0.97]})) == []
+    everything = table.assign(test_accuracy=0.5, density=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6])  # not an axis
+    assert at_chance(everything, "reber-structure").to_dict("records") == [
+        {"group": "all trials", "trials": 6, "mean": 0.5}]
 
 
 def test_too_few_rows_suggests_folds_that_work():

@@ -50,6 +50,7 @@ def test_ci_runs_the_readme_test_command_and_the_wheel():
     assert '"$status" -eq 5' in ci
     assert "python3 -m build --wheel" in ci and "venv/bin/sparsewire --help" in ci
     assert "wheel-smoke.yaml" in ci and (ROOT / ".ci" / "wheel-smoke.yaml").is_file()
+    assert "mkdocs build --strict" in ci and (ROOT / "mkdocs.yml").is_file()
 
 
 def test_without_ray_several_workers_run_locally(monkeypatch):

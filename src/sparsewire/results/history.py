@@ -32,7 +32,11 @@ def _round(value: Any) -> Any:
 
 def epochs(history: Iterable[Mapping[str, Any]], **tags: Any) -> list[dict[str, Any]]:
     """``history`` (a :class:`TrainResult`'s) as compact row entries, each tagged with ``tags``
-    (e.g. ``phase="retrain", round=1, density=0.2``)."""
+    (e.g. ``phase="retrain", round=1, density=0.2``).
+
+    >>> epochs([{"epoch": 1, "train_loss": 0.123456789, "lr": 0.001}], phase="train")
+    [{'phase': 'train', 'epoch': 1, 'train_loss': 0.123457, 'lr': 0.001}]
+    """
     out = []
     for entry in history:
         row = {**tags, **entry}
