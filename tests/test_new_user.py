@@ -62,7 +62,7 @@ def test_plain_progress_lines_when_not_a_terminal(monkeypatch):
     bar.close()
     text = out.getvalue()
     assert "\r" not in text and "\x1b" not in text
-    assert "trials: 1/3 (33%) trials" in text and "trials: 3/3 (100%)" in text
+    assert "trials: 1/3 (33%), " in text and "trials: 3/3 (100%), " in text
     assert "trial x failed: boom" in text
     inner = io.StringIO()
     for _ in progress(range(5), desc="epochs", leave=False, file=inner):

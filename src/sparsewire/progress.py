@@ -2,7 +2,7 @@
 
 On a terminal, :func:`progress` is a tqdm bar. When stderr is not a terminal (a log file, a pipe, CI), tqdm's
 redrawn bars would write escape codes and nested, half-overwritten lines into the log, so the outer bars
-(``leave=True``) print plain lines instead (``trials: 3/16 (19%) 0:41 elapsed, ETA 2:58``) at most every
+(``leave=True``) print plain lines instead (``trials: 3/16 (19%), 0:41 elapsed, ETA 2:58``) at most every
 ``interval`` seconds plus the last one, and inner bars (``leave=False``, e.g. a trial's epochs) print nothing.
 ``TQDM_DISABLE=1`` silences both.
 """
@@ -78,8 +78,12 @@ class PlainProgress:
         elapsed = time.monotonic() - self._start
         text = f"{self.desc}: {self.n}" if self.desc else f"{self.n}"
         if self.total:
-            text += f"/{self.total} ({100 * self.n / self.total:.0f}%)"
-        text += f" {self.unit}s, {_clock(elapsed)} elapsed"
+            text += f"/{self.total}"
+        if not self.desc.startswith(self.unit):  # "trials: 3/16", not "trials: 3/16 trials"
+            text += f" {self.unit}s"
+        if self.total:
+            text += f" ({100 * self.n / self.total:.0f}%)"
+        text += f", {_clock(elapsed)} elapsed"
         done_here = self.n - self.initial
         if self.total and 0 < done_here and self.n < self.total:
             text += f", ETA {_clock(elapsed / done_here * (self.total - self.n))}"
