@@ -51,6 +51,7 @@ from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
+from sparsewire.studies.common import check_cohort_precision
 from sparsewire.training import TrainConfig, evaluate, train
 
 GENERATORS = ("barabasi-albert", "watts-strogatz", "connected-watts-strogatz")
@@ -164,6 +165,7 @@ class ReberStructureConfig(BaseModel):
             raise ValueError(f"train_seeds must be a non-empty list of distinct seeds, got {self.train_seeds}")
         if isinstance(self.embedding_dim, int) and self.embedding_dim < 1:
             raise ValueError(f"embedding_dim must be positive, 'first-layer' or null, got {self.embedding_dim}")
+        check_cohort_precision(self.train.precision, self.batch_order == "shared" and self.cohort_size > 1)
         return self
 
     def conventions(self) -> dict[str, str]:
@@ -283,10 +285,12 @@ class ReberStructureStudy(StudyType):
         start = time.perf_counter()
         splits = ReberDataConfig(**trial["data"]).load()
         model, features, caught = build_network(trial)
-        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
+        device = context.torch_device()
+        result = train(model.to(device), splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
                        seed=trial.get("data_seed", network_seed(trial)), progress=context.progress,
-                       desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}")
-        test = evaluate(model, splits.test, batch_size=eval_batch_size(trial))["accuracy"]
+                       desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}", device=device)
+        test = evaluate(model, splits.test, batch_size=eval_batch_size(trial), device=device)["accuracy"]
+        model.cpu()
         return result_row(trial, model, features, caught, test, result) | {"trial_seconds": time.perf_counter() - start}
 
     def cohorts(self, config: ReberStructureConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
