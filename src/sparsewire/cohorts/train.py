@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from sparsewire.cohorts.base import Cohort, member_losses
 from sparsewire.cohorts.optim import CohortOptimizer, clip_member_grads
+from sparsewire.progress import progress as tqdm
 from sparsewire.training.config import TrainConfig
 from sparsewire.training.loop import LossFn, Tensors, TrainResult, batches
 

@@ -348,13 +348,14 @@ class ReberStructureStudy(StudyType):
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         parts = [
             "One row per trained network: the 23 structural features of its prior graph and its test accuracy on "
-            "the Reber test set (fraction correct; `test_limit` strings).", "",
+            "the Reber test set (`test_limit` strings; the tables below give it in %, mean ± std over networks).", "",
             "## Accuracy per cell and generator", "", accuracy_summary(table).to_markdown(index=False), "",
             "## Throughput", "", throughput(table, out_dir).to_markdown(index=False), "",
         ]
         prediction = out_dir / "prediction.md"
         parts += ["## Performance prediction from structure", "",
-                  f"`sparsewire predict {out_dir} --by cell` writes correlations, cross-validated R² of the four "
+                  f"`sparsewire predict {out_dir} --by cell` (with `--folds 2` or `3` for a handful of networks per "
+                  "cell) writes correlations, cross-validated R² of the four "
                   "predictors with feature-set ablations, importances and plots to "
                   + (f"[prediction.md]({prediction.name})." if prediction.exists() else "`prediction.md` (not run yet)."), ""]
         cv_csv = out_dir / "prediction_cv.csv"
