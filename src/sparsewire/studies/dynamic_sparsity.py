@@ -187,7 +187,7 @@ class DynamicSparsityStudy(StudyType):
             "corrected_jaccard_to_final": [o["chance_corrected"] for o in overlaps],
             "jaccard_epoch1_to_final": overlaps[1]["jaccard"] if len(overlaps) > 1 else math.nan,
             **cost,
-            **reinit_columns(trial, splits, final),
+            **reinit_columns(trial, splits, final, device=context.torch_device()),
             **further_pruning_columns(model, splits.test, trial),
             "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
@@ -288,9 +288,11 @@ def mask_history(history: list[dict], replaced: list[int], jaccard: list[float],
             for i, entry in enumerate(history)]
 
 
-def reinit_columns(trial: dict[str, Any], splits: Any, mask: dict[str, torch.Tensor]) -> dict[str, Any]:
+def reinit_columns(trial: dict[str, Any], splits: Any, mask: dict[str, torch.Tensor], *,
+                   device: Any = None) -> dict[str, Any]:
     """Structure kept, weights re-drawn: ``mask`` trained from a fresh initialisation per reinit seed, with the
-    trial's recipe and batch order, mask fixed (static). Nothing when the trial names no reinit seeds."""
+    trial's recipe and batch order, mask fixed (static), on ``device`` (weights drawn on the CPU, then moved).
+    Nothing when the trial names no reinit seeds."""
     if not trial.get("reinit_seeds"):
         return {}
     cfg = TrainConfig(**trial["train"])
@@ -300,6 +302,8 @@ def reinit_columns(trial: dict[str, Any], splits: Any, mask: dict[str, torch.Ten
         model = build(ModelConfig(**trial["model"]), splits)
         masks = Masks(model)
         masks.update(mask)
+        if device is not None:
+            model.to(device)
         train(model, splits.train, cfg, val_data=splits.val, seed=trial["seed"], masks=masks, progress=False)
         accuracies.append(evaluate(model, splits.test)["accuracy"])
     return {"reinit_test_accuracy": accuracies, "reinit_test_accuracy_mean": sum(accuracies) / len(accuracies)}
