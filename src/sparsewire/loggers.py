@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -67,6 +68,9 @@ class MLflowLogger:
     def __init__(self, out_dir: Path, study: str) -> None:
         import mlflow
 
+        # MLflow >= 3 keeps the local file store in maintenance mode and refuses it unless this is set; the
+        # file store is what `mlflow ui --backend-store-uri DIR/mlruns` reads without a database
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.mlflow = mlflow
         mlflow.set_tracking_uri((out_dir / "mlruns").resolve().as_uri())
         mlflow.set_experiment(study)
