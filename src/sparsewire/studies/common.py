@@ -250,3 +250,42 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value.copy())
     return value
+
+
+def recurrent_cohort_runs(trials: list[dict[str, Any]], build: Any, splits: Any, config: Any, *, seed: int,
+                          context: Any, eval_batch_size: int, desc: str):
+    """The shared part of the Reber studies' ``run_cohort``: build every trial's network with ``build(trial)``
+    (which returns ``(model, extra)``; a trial whose build fails yields ``(index, error)`` and the others go on),
+    train them as one :class:`~sparsewire.cohorts.RecurrentCohort` on the trials' device, and yield, as each
+    finishes, ``(index, TrainingDiverged)`` or ``(index, (model, extra, result, test_accuracy, timing))``, where
+    ``timing`` holds ``cohort_size``, ``trial_seconds`` (its share of training plus its test) and
+    ``cohort_wall_seconds``. The model is back on the CPU when yielded."""
+    import time
+
+    from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
+    from sparsewire.errors import TrainingDiverged
+
+    start = time.perf_counter()
+    built, members = {}, []
+    for index, trial in enumerate(trials):
+        try:
+            built[index] = build(trial)
+            members.append(index)
+        except Exception as err:  # noqa: BLE001 - e.g. a graph without an input→output path fails alone
+            yield index, err
+    if not members:
+        return
+    device = context.torch_device()
+    models = [built[i][0].to(device) for i in members]
+    for pos, model, result in iter_train_cohort(models, splits.train, config, build=RecurrentCohort,
+                                                val_data=splits.val, seed=seed, progress=context.progress, desc=desc):
+        index = members[pos]
+        if result.stopped == "diverged":
+            yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+            continue
+        tick = time.perf_counter()
+        test = evaluate_cohort(RecurrentCohort([model]), splits.test, eval_batch_size)[0]["accuracy"]
+        model.cpu()
+        timing = {"cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
+                  "cohort_wall_seconds": time.perf_counter() - start}
+        yield index, (model, built[index][1], result, test, timing)

@@ -32,7 +32,7 @@ from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.format import as_list, mean_std
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DeviceOption, cached, check_cohort_precision
+from sparsewire.studies.common import DeviceOption, cached, check_cohort_precision, recurrent_cohort_runs
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
 from sparsewire.training import TrainConfig, evaluate, train
@@ -231,38 +231,19 @@ class ReberSearchStudy(StudyType):
         return [g[i:i + size] for g in by_seed.values() for i in range(0, len(g), size)]
 
     def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
-        from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
-        from sparsewire.errors import TrainingDiverged
-
         first = trials[0]
         torch.set_num_threads(first["threads"])
-        start = time.perf_counter()
-        built, members = {}, []
-        for index, trial in enumerate(trials):
-            try:
-                built[index] = _network(trial, context)
-                members.append(index)
-            except Exception as err:  # noqa: BLE001 - e.g. a rank the search did not find fails alone
-                yield index, err
-        if not members:
-            return
         splits = ReberDataConfig(**first["data"]).load()
-        device = context.torch_device()  # as reber-structure: built on the CPU, trained where asked
-        models = [built[i][0].to(device) for i in members]
-        for pos, model, result in iter_train_cohort(
-                models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
-                seed=first["train_seed"], progress=context.progress, desc=f"cohort of {len(models)}"):
-            index = members[pos]
-            if result.stopped == "diverged":
-                yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+        for index, outcome in recurrent_cohort_runs(
+                trials, lambda trial: _network(trial, context), splits, TrainConfig(**first["train"]),
+                seed=first["train_seed"], context=context, eval_batch_size=2048, desc=f"cohort of {len(trials)}"):
+            if isinstance(outcome, BaseException):
+                yield index, outcome
                 continue
-            tick = time.perf_counter()
-            test = evaluate_cohort(RecurrentCohort([model]), splits.test, 2048)[0]["accuracy"]
-            yield index, built[index][1] | {
+            _, row, result, test, timing = outcome
+            yield index, row | {
                 "test_accuracy": test, "val_accuracy": result.best_val_accuracy, "epochs": result.epochs,
-                "train_seconds": result.seconds, "trial_seconds": result.seconds + time.perf_counter() - tick,
-                "cohort_size": len(models), "cohort_wall_seconds": time.perf_counter() - start,
-                "history": history_entries(result.history)}
+                "train_seconds": result.seconds, "history": history_entries(result.history)} | timing
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return search_summary(table)

@@ -51,7 +51,7 @@ from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import check_cohort_precision
+from sparsewire.studies.common import check_cohort_precision, recurrent_cohort_runs
 from sparsewire.training import TrainConfig, evaluate, train
 
 GENERATORS = ("barabasi-albert", "watts-strogatz", "connected-watts-strogatz")
@@ -308,39 +308,22 @@ class ReberStructureStudy(StudyType):
         return [chunk for round_ in itertools.zip_longest(*chunks) for chunk in round_ if chunk is not None]
 
     def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
-        from sparsewire.cohorts import RecurrentCohort, evaluate_cohort, iter_train_cohort
-        from sparsewire.errors import TrainingDiverged
-
         first = trials[0]
         torch.set_num_threads(first["threads"])
-        start = time.perf_counter()
         splits = ReberDataConfig(**first["data"]).load()
-        built, members = {}, []
-        for index, trial in enumerate(trials):
-            try:
-                built[index] = build_network(trial)
-                members.append(index)
-            except Exception as err:  # noqa: BLE001 - e.g. a graph without an input→output path fails alone
-                yield index, err
-        if not members:
-            return
-        device = context.torch_device()
-        models = [built[i][0].to(device) for i in members]
-        cohort_seconds = time.perf_counter() - start
-        for pos, model, result in iter_train_cohort(
-                models, splits.train, TrainConfig(**first["train"]), build=RecurrentCohort, val_data=splits.val,
-                seed=first["data_seed"], progress=context.progress, desc=f"cohort of {len(models)} {first['cell']}"):
-            index = members[pos]
-            if result.stopped == "diverged":
-                yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
+
+        def build(trial: dict[str, Any]):
+            model, features, caught = build_network(trial)
+            return model, (features, caught)
+
+        for index, outcome in recurrent_cohort_runs(
+                trials, build, splits, TrainConfig(**first["train"]), seed=first["data_seed"], context=context,
+                eval_batch_size=eval_batch_size(first), desc=f"cohort of {len(trials)} {first['cell']}"):
+            if isinstance(outcome, BaseException):
+                yield index, outcome
                 continue
-            tick = time.perf_counter()
-            test = evaluate_cohort(RecurrentCohort([model]), splits.test, eval_batch_size(first))[0]["accuracy"]
-            model.cpu()
-            _, features, caught = built[index]
-            yield index, result_row(trials[index], model, features, caught, test, result) | {
-                "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
-                "cohort_wall_seconds": time.perf_counter() - start + cohort_seconds}
+            model, (features, caught), result, test, timing = outcome
+            yield index, result_row(trials[index], model, features, caught, test, result) | timing
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
         return accuracy_summary(table)
