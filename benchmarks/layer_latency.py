@@ -1,7 +1,7 @@
 """Inference latency of a collapsed layer-sparse ReLU MLP vs the original, side by side in one process.
 
 For each architecture 784-[w]*H-10, hidden layers 2..H are made non-negative (as the layer penalty leaves
-them), so :func:`sparsewire.layers.collapse` folds them: the collapsed network is 784-w-10 (1 ReLU left)
+them), so :func:`sparsewire.layer_sparsity.collapse` folds them: the collapsed network is 784-w-10 (1 ReLU left)
 and, for the "half" variant, every other hidden layer is non-negative. Outputs are checked to agree.
 Both networks are timed in interleaved rounds on the same input (median per model, and the median of
 the per-round ratios collapsed/original), so load on the shared machine affects them alike.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from sparsewire.layers import collapse, flops, parameter_count
+from sparsewire.layer_sparsity import collapse, flops, parameter_count
 from sparsewire.models import MLP
 
 RESULTS = Path(__file__).parent / "results" / "layer_latency.md"

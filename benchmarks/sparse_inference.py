@@ -29,7 +29,7 @@ from torch import nn
 from sparsewire import prune
 from sparsewire.inference import measured, sparsify
 from sparsewire.inference.kernels import candidate_kernels
-from sparsewire.layers import measure_latency
+from sparsewire.layer_sparsity import measure_latency
 from sparsewire.models import MLP, lenet_300_100
 
 RESULTS = Path(__file__).parent / "results" / "sparse_inference.md"

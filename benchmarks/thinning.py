@@ -3,7 +3,7 @@
 LeNet-300-100 and LeNet-5 are trained briefly on MNIST (shipped data; ``--epochs``, ``--train-limit``),
 pruned one-shot with ``sparsewire.prune(model, c, "class-blinded")`` at 90 % and 95 %, and thinned with
 :func:`sparsewire.thinning.thin`. The dense network, the pruned (masked, same dense compute) and the thinned
-one are timed side by side in interleaved rounds (:func:`sparsewire.layers.measure_latency`), one thread,
+one are timed side by side in interleaved rounds (:func:`sparsewire.layer_sparsity.measure_latency`), one thread,
 batch 1 and 256. Outputs of thinned vs pruned are checked to agree (1e-5) and test accuracy is reported.
 
     python benchmarks/thinning.py [--epochs 1] [--train-limit 20000] [--rounds 30] [--threads 1]
@@ -22,7 +22,7 @@ import torch
 
 import sparsewire
 from sparsewire.data import load_dataset
-from sparsewire.layers import measure_latency
+from sparsewire.layer_sparsity import measure_latency
 from sparsewire.models import lenet_300_100
 from sparsewire.models.conv import LeNet5
 from sparsewire.thinning import count_flops, count_parameters, thin

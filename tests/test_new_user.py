@@ -105,7 +105,7 @@ def test_notes_smoke_test_and_chance():
 
 
 def test_too_few_rows_suggests_folds_that_work():
-    from sparsewire.predict.predictors import PredictError, _check_size
+    from sparsewire.performance_prediction.predictors import PredictError, _check_size
 
     with pytest.raises(PredictError, match="use --folds 3 or fewer"):
         _check_size(6, 5)
@@ -115,7 +115,7 @@ def test_too_few_rows_suggests_folds_that_work():
 def test_predicted_vs_actual_has_title_and_labelled_identity(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from sparsewire.predict import plots
+    from sparsewire.performance_prediction import plots
 
     captured = {}
     monkeypatch.setattr(plt, "close", lambda fig: captured.setdefault("fig", fig))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparsewire.graphs.build import LayeredGraph, layer_index, layered, orient, to_dag
+from sparsewire.graphs.build import GraphLayout, layer_index, longest_path_layers, orient, to_dag
 from sparsewire.graphs.errors import GraphError, GraphWarning
 from sparsewire.graphs.priors import generate
 
@@ -37,7 +37,7 @@ def test_orientation_is_acyclic_keeps_every_edge_and_is_seeded(g, seed):
 def test_layers_are_longest_paths(g, seed):
     dag = to_dag(g, seed=seed)
     depth = layer_index(dag)
-    layers = layered(dag)
+    layers = longest_path_layers(dag)
     assert sorted(n for layer in layers for n in layer) == sorted(dag.nodes)
     assert set(layers[0]) == {n for n in dag if dag.in_degree(n) == 0}
     for u, v in dag.edges:
@@ -51,7 +51,7 @@ def test_layers_are_longest_paths(g, seed):
 def test_label_order_orientation_with_seed_none():
     dag = to_dag(nx.path_graph(5), seed=None)
     assert set(dag.edges) == {(0, 1), (1, 2), (2, 3), (3, 4)}
-    assert layered(dag) == [[0], [1], [2], [3], [4]]
+    assert longest_path_layers(dag) == [[0], [1], [2], [3], [4]]
 
 
 @pytest.mark.parametrize("generator, params", [("barabasi-albert", {"m": 3}), ("connected-watts-strogatz", {"k": 6, "p": 1.0}),
@@ -84,7 +84,7 @@ def test_empty_graph_and_self_loops():
 
 def test_layered_graph_blocks_cover_every_edge_once():
     g = nx.DiGraph([(0, 1), (1, 2), (0, 2), (3, 2)])
-    s = LayeredGraph(g)
+    s = GraphLayout(g)
     assert s.layers == [[0, 3], [1], [2]]
     assert s.blocks == {(0, 1): [(0, 0)], (0, 2): [(0, 0), (0, 1)], (1, 2): [(0, 0)]}
     assert s.select("sinks", "last-layer") == {2: [0]}

@@ -137,7 +137,7 @@ def test_last_step_reads_after_the_padding_and_last_valid_ignores_it():
 
 
 def test_first_layer_embedding_and_learned_padding():
-    from sparsewire.graphs.build import layered, to_dag
+    from sparsewire.graphs.build import longest_path_layers, to_dag
     from sparsewire.graphs.priors import generate
     from sparsewire.models.recurrent import GraphRecurrentClassifier
 
@@ -146,11 +146,11 @@ def test_first_layer_embedding_and_learned_padding():
     assert RecurrentClassifier("lstm").embedding.padding_idx == 0
     graph = generate("watts-strogatz", 30, seed=2, k=6, p=1.0)
     net = GraphRecurrentClassifier(graph, "gru", 2, embedding_dim="first-layer")
-    first = len(layered(to_dag(graph))[0])
+    first = len(longest_path_layers(to_dag(graph))[0])
     assert net.embedding.weight.shape == (27, first) == (27, net.graph_rnn.input.input_size)
     assert net.graph_rnn.input.hidden_size == first
     random = GraphRecurrentClassifier(graph, "gru", 2, embedding_dim="first-layer", orientation="random", seed=3)
-    assert random.embedding.weight.shape[1] == len(layered(to_dag(graph, seed=3))[0])
+    assert random.embedding.weight.shape[1] == len(longest_path_layers(to_dag(graph, seed=3))[0])
 
 
 def test_graph_classifier_keeps_its_parameter_names():

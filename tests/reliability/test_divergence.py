@@ -13,7 +13,7 @@ from reliability_tools import run_args, run_cli, tiny_study, write_config
 from sparsewire.cli.main import main
 from sparsewire.errors import TrainingDiverged
 from sparsewire.models import MLP
-from sparsewire.predict import load_results
+from sparsewire.performance_prediction import load_results
 from sparsewire.results import ResultsStore
 from sparsewire.studies import validate
 from sparsewire.studies.runner import Outcome, expand, run_study

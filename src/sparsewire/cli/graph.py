@@ -151,7 +151,7 @@ def _describe(args: argparse.Namespace) -> int:
     import networkx as nx
 
     from sparsewire.graphs.features import structural_features
-    from sparsewire.graphs.layered import layered_metrics
+    from sparsewire.graphs.structure_metrics import structure_metrics
 
     graph = _graph(load_structure(args.source, args.max_nodes), args.max_nodes)
     with _working("computing the structural features", graph):
@@ -164,7 +164,7 @@ def _describe(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {value:.6g}")
     if graph.is_directed() and nx.is_directed_acyclic_graph(graph):
         with _working("computing the layered metrics", graph):
-            metrics = layered_metrics(graph)
+            metrics = structure_metrics(graph)
         print()
         for name in ("units", "weights", "dead_units", "dead_fraction", "log10_paths", "effective_parameters"):
             print(f"{name:<{width}}  {metrics[name]:.6g}")

@@ -35,7 +35,12 @@ def _args(p: argparse.ArgumentParser) -> None:
 @subcommand("predict", _args)
 def _predict(args: argparse.Namespace) -> int:
     """Predict accuracy from structural features: correlations, CV R², ablations, importances."""
-    from sparsewire.predict import PREDICTORS, load_results, predict_performance, write_prediction_report
+    from sparsewire.performance_prediction import (
+        PREDICTORS,
+        load_results,
+        predict_performance,
+        write_prediction_report,
+    )
 
     table = load_results(args.source, include_diverged=args.include_diverged)
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None

@@ -114,7 +114,7 @@ def layer_index(dag: nx.DiGraph) -> dict[Hashable, int]:
     return depth
 
 
-def layered(dag: nx.DiGraph) -> list[list[Hashable]]:
+def longest_path_layers(dag: nx.DiGraph) -> list[list[Hashable]]:
     """Nodes grouped into layers by longest path from the sources (layer 0 = the sources).
 
     Within a layer, nodes keep the graph's node order, so the layering is deterministic.
@@ -128,7 +128,7 @@ def layered(dag: nx.DiGraph) -> list[list[Hashable]]:
     return layers
 
 
-class LayeredGraph:
+class GraphLayout:
     """A DAG laid out in layers, with every edge as a ``(target unit, source unit)`` pair of a layer block.
 
     ``layers[j]`` lists the nodes of layer ``j``; ``position[node] = (layer, unit)``;
@@ -138,7 +138,7 @@ class LayeredGraph:
 
     def __init__(self, dag: nx.DiGraph) -> None:
         self.dag = dag
-        self.layers = layered(dag)
+        self.layers = longest_path_layers(dag)
         self.position = {node: (j, u) for j, layer in enumerate(self.layers) for u, node in enumerate(layer)}
         blocks: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for a, b in dag.edges:

@@ -46,7 +46,7 @@ class Block:
 
 
 @dataclass
-class LayeredStructure:
+class NetworkStructure:
     """A network's structure as layers of units and blocks of connections between them."""
 
     sizes: list[int]
@@ -60,7 +60,7 @@ class LayeredStructure:
         """Global id of the first unit of every layer."""
         return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
 
-    def without_io(self) -> LayeredStructure:
+    def without_io(self) -> NetworkStructure:
         """The hidden layers only (input and output layers and their blocks removed)."""
         keep = [i for i, k in enumerate(self.kinds) if k == "hidden"]
         if not keep:
@@ -68,7 +68,7 @@ class LayeredStructure:
         new = {old: n for n, old in enumerate(keep)}
         blocks = [Block(new[b.source], new[b.target], b.mask, b.weight, b.recurrent)
                   for b in self.blocks if b.source in new and b.target in new]
-        return LayeredStructure([self.sizes[i] for i in keep], [self.kinds[i] for i in keep], blocks,
+        return NetworkStructure([self.sizes[i] for i in keep], [self.kinds[i] for i in keep], blocks,
                                 [self.labels[i] for i in keep], [self.biases[i] for i in keep], self.model)
 
 
@@ -90,7 +90,7 @@ def _labels(sizes: list[int]) -> list[list[str]]:
     return [[f"{j}:{u}" for u in range(s)] for j, s in enumerate(sizes)]
 
 
-def _graph_network(model: nn.Module) -> LayeredStructure:
+def _graph_network(model: nn.Module) -> NetworkStructure:
     hidden = model.structure.sizes
     n = len(hidden)
     sizes = [model.in_features, *hidden, model.out_features]
@@ -106,7 +106,7 @@ def _graph_network(model: nn.Module) -> LayeredStructure:
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
     biases = [None, *[_np(b).astype(np.float64) for b in model.biases], _np(model.output_bias).astype(np.float64)]
-    return LayeredStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
+    return NetworkStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
 
 
 def _collapse_gates(mask: np.ndarray, weight: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +116,7 @@ def _collapse_gates(mask: np.ndarray, weight: np.ndarray, rows: int) -> tuple[np
     return m.any(0), np.abs(w * m).max(0)
 
 
-def _graph_rnn(model: nn.Module, recurrent: bool) -> LayeredStructure:
+def _graph_rnn(model: nn.Module, recurrent: bool) -> NetworkStructure:
     hidden = model.structure.sizes
     n = len(hidden)
     sizes = [model.input_size, *hidden, model.output_size]
@@ -139,10 +139,10 @@ def _graph_rnn(model: nn.Module, recurrent: bool) -> LayeredStructure:
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
     out_bias = sum(_np(layer.bias).astype(np.float64) for layer in model.outputs.values())
-    return LayeredStructure(sizes, kinds, blocks, labels, [None] * (n + 1) + [out_bias], type(model).__name__)
+    return NetworkStructure(sizes, kinds, blocks, labels, [None] * (n + 1) + [out_bias], type(model).__name__)
 
 
-def _chain(model: nn.Module) -> LayeredStructure:
+def _chain(model: nn.Module) -> NetworkStructure:
     layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d)]
     if not layers:
         raise GraphError(f"{type(model).__name__} has no Linear or Conv layer to read a structure from")
@@ -173,10 +173,10 @@ def _chain(model: nn.Module) -> LayeredStructure:
         blocks.append(Block(k, k + 1, mask, weight))
         biases.append(_np(layer.bias).astype(np.float64) if layer.bias is not None else np.zeros(sizes[-1]))
     kinds = ["input", *["hidden"] * (len(sizes) - 2), "output"]
-    return LayeredStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
+    return NetworkStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
 
 
-def _traced(model: nn.Module) -> LayeredStructure:
+def _traced(model: nn.Module) -> NetworkStructure:
     from sparsewire.graphs.trace import trace_blocks
 
     layers, raw, out = trace_blocks(model)
@@ -189,10 +189,10 @@ def _traced(model: nn.Module) -> LayeredStructure:
     for layer in layers[1:]:
         bias = layer.module.bias
         biases.append(_np(bias).astype(np.float64) if bias is not None else np.zeros(layer.size))
-    return LayeredStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
+    return NetworkStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
 
 
-def structure_of(model: nn.Module, *, recurrent: bool = False) -> LayeredStructure:
+def structure_of(model: nn.Module, *, recurrent: bool = False) -> NetworkStructure:
     """The layered structure (layers of units, blocks of masks and weights) of ``model``.
 
     Other models than GraphNetwork/GraphRNN are traced with torch.fx (:mod:`sparsewire.graphs.trace`) so
@@ -219,8 +219,8 @@ def structure_of(model: nn.Module, *, recurrent: bool = False) -> LayeredStructu
         return structure
 
 
-def structure_graph(structure: LayeredStructure) -> nx.DiGraph:
-    """A :class:`LayeredStructure` as a DiGraph (nodes ``0..N-1`` in layer order; see the module doc)."""
+def structure_graph(structure: NetworkStructure) -> nx.DiGraph:
+    """A :class:`NetworkStructure` as a DiGraph (nodes ``0..N-1`` in layer order; see the module doc)."""
     offsets = structure.offsets()
     graph = nx.DiGraph(model=structure.model)
     labels = structure.labels or _labels(structure.sizes)

@@ -55,7 +55,7 @@ from typing import Literal
 import networkx as nx
 import numpy as np
 
-from sparsewire.graphs.build import layered, to_dag
+from sparsewire.graphs.build import longest_path_layers, to_dag
 from sparsewire.graphs.errors import GraphError
 
 COUNT_FEATURES: list[str] = ["layers", "nodes", "edges", "source_nodes", "sink_nodes"]
@@ -119,10 +119,10 @@ def feature_layers(graph: nx.Graph, *, orientation_seed: int | None = None) -> l
     else:
         dag = to_dag(graph, seed=orientation_seed)
     if nx.is_directed_acyclic_graph(dag):
-        return layered(dag)
+        return longest_path_layers(dag)
     # cycles (e.g. recurrent edges): layers of the DAG of strongly connected components, in graph nodes
     condensed = nx.condensation(dag)
-    return [[n for c in layer for n in condensed.nodes[c]["members"]] for layer in layered(condensed)]
+    return [[n for c in layer for n in condensed.nodes[c]["members"]] for layer in longest_path_layers(condensed)]
 
 
 def directed_counts(graph: nx.Graph, *, orientation_seed: int | None = None,

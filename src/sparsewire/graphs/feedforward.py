@@ -1,7 +1,7 @@
 """Graph → feed-forward network (Stier, Darji & Granitzer 2021, Sec. 3, "prior initialisation").
 
 Each node of the (oriented) graph is a neuron; neurons are layered by longest path from the sources
-(:func:`sparsewire.graphs.build.layered`). The pre-activation of layer ``j`` is
+(:func:`sparsewire.graphs.build.longest_path_layers`). The pre-activation of layer ``j`` is
 
     z_j = b_j + W_in,j x + Σ_{i<j} W_{i→j} h_i,      h_j = σ(z_j),      y = b_out + Σ_j W_j,out h_j,
 
@@ -21,7 +21,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from sparsewire.graphs.build import LayeredGraph, Orientation, orient
+from sparsewire.graphs.build import GraphLayout, Orientation, orient
 from sparsewire.graphs.errors import GraphError, GraphWarning
 from sparsewire.masks import Masks
 
@@ -47,7 +47,7 @@ def rows_mask(units: list[int], rows: int, cols: int) -> torch.Tensor:
     return mask
 
 
-def check_paths(structure: LayeredGraph, inputs: dict[int, list[int]], outputs: dict[int, list[int]]) -> None:
+def check_paths(structure: GraphLayout, inputs: dict[int, list[int]], outputs: dict[int, list[int]]) -> None:
     """:class:`GraphError` if no input-attached node reaches an output-attached one; warn about dead nodes."""
     live = structure.live(inputs, outputs)
     if not live:
@@ -79,7 +79,7 @@ class GraphNetwork(nn.Module):
 
     Weights are drawn uniformly with the He/Glorot scale of the activation, the fan-in counted over the
     node's actual incoming edges (so deep, sparse structures neither vanish nor explode at init). Attributes: ``dag`` (the
-    oriented graph), ``layers`` (node lists), ``structure`` (:class:`~sparsewire.graphs.build.LayeredGraph`).
+    oriented graph), ``layers`` (node lists), ``structure`` (:class:`~sparsewire.graphs.build.GraphLayout`).
     """
 
     def __init__(self, graph: nx.Graph, in_features: int, out_features: int, *, activation: str = "relu",
@@ -90,7 +90,7 @@ class GraphNetwork(nn.Module):
             raise GraphError(f"in_features and out_features must be positive, got {in_features}, {out_features}")
         if activation not in ACTIVATIONS:
             raise GraphError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
-        self.structure = LayeredGraph(orient(graph, orientation, seed))
+        self.structure = GraphLayout(orient(graph, orientation, seed))
         self.dag = self.structure.dag
         self.layers = self.structure.layers
         self.in_features, self.out_features = int(in_features), int(out_features)

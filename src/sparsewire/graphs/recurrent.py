@@ -23,7 +23,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from sparsewire.graphs.build import LayeredGraph, Orientation, orient
+from sparsewire.graphs.build import GraphLayout, Orientation, orient
 from sparsewire.graphs.errors import GraphError
 from sparsewire.graphs.feedforward import block_mask, check_paths, rows_mask
 from sparsewire.masks import Masks
@@ -73,7 +73,7 @@ class GraphRNN(nn.Module):
             raise GraphError(f"unknown cell {cell!r}; choose from {sorted(GATES)}")
         if input_size < 1 or output_size < 1:
             raise GraphError(f"input_size and output_size must be positive, got {input_size}, {output_size}")
-        self.structure = LayeredGraph(orient(graph, orientation, seed))
+        self.structure = GraphLayout(orient(graph, orientation, seed))
         self.dag = self.structure.dag
         self.layers = self.structure.layers
         self.cell, self.input_size, self.output_size = cell, int(input_size), int(output_size)

@@ -203,12 +203,12 @@ class GraphRecurrentClassifier(nn.Module):
                  embedding_dim: EmbeddingDim = 8, seed: int = 0, orientation: str = "edge-order",
                  readout: Readout = "last-valid", padding_embedding: PaddingEmbedding = "zero") -> None:
         super().__init__()
-        from sparsewire.graphs.build import layered, orient
+        from sparsewire.graphs.build import longest_path_layers, orient
         from sparsewire.graphs.recurrent import GraphRNN
 
         _check_options(readout, padding_embedding)
         if embedding_dim == "first-layer":
-            embedding_dim = len(layered(orient(graph, orientation, seed))[0])
+            embedding_dim = len(longest_path_layers(orient(graph, orientation, seed))[0])
         self.vocab_size = int(vocab_size)
         self.readout = readout
         torch.manual_seed(seed)

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from sparsewire.layers import (
+from sparsewire.layer_sparsity import (
     ConnectionPenalty,
     LayerPenalty,
     collapse,
@@ -67,7 +67,7 @@ class LayerSparsityConfig(DeviceOption):
     layer_weights: list[float] | None = None
     """Per-layer weights ``r_j ≥ 0`` of the layer penalty, one per linear layer (hidden layers + output),
     so every architecture in ``hidden`` must have that depth. ``None``: 1 for the hidden layers whose input
-    is non-negative, 0 elsewhere (see :class:`~sparsewire.layers.LayerPenalty`)."""
+    is non-negative, 0 elsewhere (see :class:`~sparsewire.layer_sparsity.LayerPenalty`)."""
     optimisation: Literal["proximal", "subgradient"] = "proximal"
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=8, batch_size=128, restore_best=False))
     refit: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=3, batch_size=128, restore_best=False))

@@ -42,8 +42,8 @@ from sparsewire.graphs.errors import GraphWarning
 from sparsewire.graphs.features import FEATURE_NAMES, structural_features
 from sparsewire.graphs.feedforward import ACTIVATIONS, GraphNetwork
 from sparsewire.graphs.io import load_graphml
-from sparsewire.graphs.layered import layered_metrics
 from sparsewire.graphs.priors import GENERATORS, generate
+from sparsewire.graphs.structure_metrics import structure_metrics
 from sparsewire.masks import Masks
 from sparsewire.results.format import mean_std
 from sparsewire.results.history import epochs as history_entries
@@ -151,7 +151,7 @@ def build_network(trial: dict[str, Any], splits: Any) -> GraphNetwork:
 def result_row(trial: dict[str, Any], net: GraphNetwork, test_accuracy: float, val_accuracy: float, result) -> dict[str, Any]:
     """One network's results row (the same whether it trained alone or in a cohort)."""
     masks = Masks.of(net)
-    metrics = layered_metrics(net)
+    metrics = structure_metrics(net)
     row = {
         "dataset": trial["dataset"]["name"],
         "generator": trial["generator"],

@@ -1,8 +1,8 @@
 """``study: reber-search`` — genetic architecture search with a performance predictor, checked by training.
 
 Stier, Darji & Granitzer (2021): a predictor fitted on a structure study's rows (23 structural
-features → test accuracy, :class:`~sparsewire.search.PredictorFitness`) is the fitness of a genetic search
-over recurrent-network structures (:func:`~sparsewire.search.genetic_search`), which starts from BA/WS
+features → test accuracy, :class:`~sparsewire.architecture_search.PredictorFitness`) is the fitness of a genetic search
+over recurrent-network structures (:func:`~sparsewire.architecture_search.genetic_search`), which starts from BA/WS
 priors drawn as in ``study: reber-structure``. The search costs milliseconds per candidate; whether it
 found anything is only known by training: the ``top_k`` distinct structures of each search (kind
 ``search``) and as many fresh random priors (kind ``random``, the baseline) are trained on the Reber data
@@ -50,7 +50,7 @@ class PredictorSource(BaseModel):
 
 
 class SearchSettings(BaseModel):
-    """:class:`~sparsewire.search.SearchConfig` without the seed (one search per ``search_seeds`` entry)."""
+    """:class:`~sparsewire.architecture_search.SearchConfig` without the seed (one search per ``search_seeds`` entry)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,7 +101,7 @@ class ReberSearchConfig(DeviceOption):
 
 @functools.lru_cache(maxsize=4)
 def _fitness(source_json: str):
-    from sparsewire.search import PredictorFitness
+    from sparsewire.architecture_search import PredictorFitness
 
     source = PredictorSource(**json.loads(source_json))
     return PredictorFitness(source.results, target=source.target, predictor=source.predictor, where=source.where)
@@ -123,10 +123,10 @@ def _prior_graph(priors: list[dict[str, Any]], seed: int, index: int):
 
 def _network(trial: dict[str, Any], context: TrialContext):
     """The trial's untrained network and the row fields known before training (structure, prediction)."""
+    from sparsewire.architecture_search.genetic import from_key
+    from sparsewire.architecture_search.operators import canonical
     from sparsewire.graphs.features import structural_features
     from sparsewire.models.recurrent import GraphRecurrentClassifier
-    from sparsewire.search.genetic import from_key
-    from sparsewire.search.operators import canonical
 
     fitness = fitness_of(trial["predictor"])
     extra: dict[str, Any] = {}
@@ -160,8 +160,8 @@ def _network(trial: dict[str, Any], context: TrialContext):
 
 def _search(trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
     """Run (or load) the genetic search of ``trial['search_seed']``."""
-    from sparsewire.search import SearchConfig, genetic_search
-    from sparsewire.search.genetic import key
+    from sparsewire.architecture_search import SearchConfig, genetic_search
+    from sparsewire.architecture_search.genetic import key
 
     seed = trial["search_seed"]
     low, high = trial["node_range"]

@@ -9,7 +9,7 @@ longer matter can be cut out instead: :func:`thin` removes
 - recurrent hidden units that nothing reads, or that are constant in every gate (``recurrent.py``);
 - zero or unread channels of a torchvision-style ResNet, removed only where removable on both sides of
   every residual add (``residual.py``);
-- identity-ReLU layers, by collapsing them (:func:`sparsewire.layers.collapse`), when that saves parameters.
+- identity-ReLU layers, by collapsing them (:func:`sparsewire.layer_sparsity.collapse`), when that saves parameters.
 
 What it buys is in ``cost.py`` (:func:`thinning_report`: parameters, FLOPs, latency before and after).
 """
@@ -27,7 +27,7 @@ from sparsewire.thinning.residual import is_resnet, thin_resnet
 
 
 def _collapse_if_smaller(model: nn.Module, input_nonnegative: bool) -> nn.Module:
-    from sparsewire.layers import UnsupportedNetworkError, collapse, identity_layers, parameter_count
+    from sparsewire.layer_sparsity import UnsupportedNetworkError, collapse, identity_layers, parameter_count
 
     try:
         if not identity_layers(model, input_nonnegative=input_nonnegative):

@@ -3,7 +3,7 @@
 FLOPs are counted per example on a forward pass (hooks on the weighted layers), dense: a linear layer
 ``n_in -> n_out`` costs ``2·n_in·n_out + n_out``, a convolution ``2·C_in·k·C_out + C_out`` per output position,
 a recurrent layer ``2·G·H·(n_in + H) + 2·G·H`` per step (``G`` gates). Activations, pooling and norms are not
-counted. Latency comes from :func:`sparsewire.layers.measure_latency` (models timed in interleaved rounds).
+counted. Latency comes from :func:`sparsewire.layer_sparsity.measure_latency` (models timed in interleaved rounds).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sparsewire.layers.cost import Latency, measure_latency
+from sparsewire.layer_sparsity.cost import Latency, measure_latency
 
 
 def count_parameters(model: nn.Module) -> int:
