@@ -31,7 +31,22 @@ import torch
 from torch import nn
 
 from sparsewire.graphs.errors import GraphError, GraphWarning
-from sparsewire.masks import MASK_SUFFIX, Masks
+from sparsewire.graphs.feedforward import GraphNetwork
+from sparsewire.graphs.layer_weights import (
+    WEIGHTED,
+    FloatArray,
+    bias_array,
+    channel_block,
+    input_units,
+    kept_mask,
+    output_units,
+    to_numpy,
+    unit_block,
+    weight_array,
+)
+from sparsewire.graphs.recurrent import GraphRNN
+from sparsewire.graphs.trace import TraceError, trace_blocks
+from sparsewire.masks import Masks
 
 
 @dataclass
@@ -72,20 +87,6 @@ class NetworkStructure:
                                 [self.labels[i] for i in keep], [self.biases[i] for i in keep], self.model)
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy()
-
-
-def _kept(module: nn.Module, name: str) -> np.ndarray:
-    """Mask of parameter ``name`` of ``module`` (its non-zeros if it carries no mask)."""
-    mask = getattr(module, name + MASK_SUFFIX, None)
-    return _np(mask).astype(bool) if mask is not None else _np(getattr(module, name) != 0)
-
-
-def _weight(module: nn.Module, name: str) -> np.ndarray:
-    return _np(getattr(module, name)).astype(np.float64)
-
-
 def _labels(sizes: list[int]) -> list[list[str]]:
     return [[f"{j}:{u}" for u in range(s)] for j, s in enumerate(sizes)]
 
@@ -97,15 +98,15 @@ def _graph_network(model: nn.Module) -> NetworkStructure:
     kinds = ["input", *["hidden"] * n, "output"]
     blocks = []
     for j, layer in model.inputs.items():
-        blocks.append(Block(0, int(j) + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+        blocks.append(Block(0, int(j) + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
     for key, layer in model.edges.items():
         i, j = (int(v) for v in key.split("_"))
-        blocks.append(Block(i + 1, j + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+        blocks.append(Block(i + 1, j + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
     for j, layer in model.outputs.items():
-        blocks.append(Block(int(j) + 1, n + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+        blocks.append(Block(int(j) + 1, n + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
-    biases = [None, *[_np(b).astype(np.float64) for b in model.biases], _np(model.output_bias).astype(np.float64)]
+    biases = [None, *[to_numpy(b).astype(np.float64) for b in model.biases], to_numpy(model.output_bias).astype(np.float64)]
     return NetworkStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
 
 
@@ -125,70 +126,61 @@ def _graph_rnn(model: nn.Module, recurrent: bool) -> NetworkStructure:
     paths = [(-1, 0, model.input)] + [(*(int(v) for v in k.split("_")), m) for k, m in model.paths.items()]
     hh: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for i, j, module in paths:
-        mask, weight = _collapse_gates(_kept(module, "weight_ih_l0"), _weight(module, "weight_ih_l0"), hidden[j])
+        mask, weight = _collapse_gates(kept_mask(module, "weight_ih_l0"), weight_array(module, "weight_ih_l0"), hidden[j])
         blocks.append(Block(i + 1, j + 1, mask, weight))
         if recurrent:
-            m, w = _collapse_gates(_kept(module, "weight_hh_l0"), _weight(module, "weight_hh_l0"), hidden[j])
+            m, w = _collapse_gates(kept_mask(module, "weight_hh_l0"), weight_array(module, "weight_hh_l0"), hidden[j])
             if j in hh:
                 m, w = m | hh[j][0], np.where(hh[j][0], hh[j][1], w)
             hh[j] = (m, w)
     for j, (m, w) in hh.items():
         blocks.append(Block(j + 1, j + 1, m, w, recurrent=True))
     for j, layer in model.outputs.items():
-        blocks.append(Block(int(j) + 1, n + 1, _kept(layer, "weight"), _weight(layer, "weight")))
+        blocks.append(Block(int(j) + 1, n + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
-    out_bias = sum(_np(layer.bias).astype(np.float64) for layer in model.outputs.values())
+    out_bias = sum(to_numpy(layer.bias).astype(np.float64) for layer in model.outputs.values())
     return NetworkStructure(sizes, kinds, blocks, labels, [None] * (n + 1) + [out_bias], type(model).__name__)
 
 
 def _chain(model: nn.Module) -> NetworkStructure:
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d)]
+    layers = [m for m in model.modules() if isinstance(m, WEIGHTED)]
     if not layers:
         raise GraphError(f"{type(model).__name__} has no Linear or Conv layer to read a structure from")
-    sizes = [layers[0].in_features if isinstance(layers[0], nn.Linear) else layers[0].in_channels]
-    blocks, biases = [], [None]
+    sizes = [input_units(layers[0])]
+    blocks: list[Block] = []
+    biases: list[FloatArray | None] = [None]
     for k, layer in enumerate(layers):
-        mask, weight = _kept(layer, "weight"), _weight(layer, "weight")
+        mask, weight = kept_mask(layer, "weight"), weight_array(layer, "weight")
         if isinstance(layer, nn.Linear):
             width = layer.in_features
             if width != sizes[-1]:
                 if width % sizes[-1] or k == 0 or isinstance(layers[k - 1], nn.Linear):
                     raise GraphError(f"{type(model).__name__}: layer {k} ({layer}) does not follow layer {k - 1} "
                                      f"with {sizes[-1]} units; only chains of Linear/Conv layers are supported")
-                per = width // sizes[-1]  # a flattened (channels, spatial...) input: channel c owns a block
-                mask = mask.reshape(mask.shape[0], sizes[-1], per)
-                weight = np.where(mask, weight.reshape(mask.shape), 0.0)
-                weight = weight.reshape(mask.shape[0], sizes[-1], per).sum(2)
-                mask = mask.any(2)
-            sizes.append(layer.out_features)
+                # a flattened (channels, spatial...) input: channel c owns a block of width // channels features
+                mask, weight = unit_block(mask, weight, sizes[-1], width // sizes[-1])
         else:
             if layer.groups != 1 or layer.in_channels != sizes[-1]:
                 raise GraphError(f"{type(model).__name__}: conv layer {k} ({layer}) is grouped or does not follow "
                                  f"the previous layer's {sizes[-1]} channels")
-            axes = tuple(range(2, mask.ndim))
-            weight = np.where(mask, weight, 0.0).sum(axes)
-            mask = mask.any(axes)
-            sizes.append(layer.out_channels)
+            mask, weight = channel_block(mask, weight)
+        sizes.append(output_units(layer))
         blocks.append(Block(k, k + 1, mask, weight))
-        biases.append(_np(layer.bias).astype(np.float64) if layer.bias is not None else np.zeros(sizes[-1]))
+        biases.append(bias_array(layer))
     kinds = ["input", *["hidden"] * (len(sizes) - 2), "output"]
     return NetworkStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
 
 
 def _traced(model: nn.Module) -> NetworkStructure:
-    from sparsewire.graphs.trace import trace_blocks
-
     layers, raw, out = trace_blocks(model)
     sizes = [layer.size or 0 for layer in layers]
     kinds = ["input", *["output" if j == out else "hidden" for j in range(1, len(layers))]]
     if kinds.count("output") != 1 or out != len(layers) - 1:
         raise GraphError("the output layer must be the last layer called")
     blocks = [Block(s, t, m, w) for s, t, m, w in raw]
-    biases: list[np.ndarray | None] = [None]
-    for layer in layers[1:]:
-        bias = layer.module.bias
-        biases.append(_np(bias).astype(np.float64) if bias is not None else np.zeros(layer.size))
+    modules = [layer.module for layer in layers if layer.module is not None]  # all but the input's
+    biases: list[FloatArray | None] = [None, *(bias_array(module) for module in modules)]
     return NetworkStructure(sizes, kinds, blocks, _labels(sizes), biases, type(model).__name__)
 
 
@@ -199,17 +191,12 @@ def structure_of(model: nn.Module, *, recurrent: bool = False) -> NetworkStructu
     that skip connections written in ``forward`` are kept; models that cannot be traced are read as a
     chain of their Linear/Conv layers in registration order, with a :class:`GraphWarning`.
     """
-    from sparsewire.graphs.feedforward import GraphNetwork
-    from sparsewire.graphs.recurrent import GraphRNN
-
     if isinstance(model, GraphNetwork):
         return _graph_network(model)
     if isinstance(model, GraphRNN):
         return _graph_rnn(model, recurrent)
     if any(isinstance(m, nn.RNNBase) for m in model.modules()):
         raise GraphError(f"{type(model).__name__}: only GraphRNN recurrent networks are supported")
-    from sparsewire.graphs.trace import TraceError
-
     try:
         return _traced(model)
     except TraceError as err:
@@ -268,8 +255,6 @@ def from_graph(graph: nx.DiGraph, *, activation: str = "relu") -> nn.Module:
     so ``from_graph(to_graph(model))`` computes the same function as ``model`` (for ReLU MLPs and
     graph-built networks with the same ``activation``).
     """
-    from sparsewire.graphs.feedforward import GraphNetwork
-
     kinds = nx.get_node_attributes(graph, "kind")
     if len(kinds) != graph.number_of_nodes():
         raise GraphError("from_graph needs a structure graph with a 'kind' attribute on every node (see to_graph)")
