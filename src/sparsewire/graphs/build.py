@@ -151,7 +151,7 @@ class GraphLayout:
         """Number of nodes per layer."""
         return [len(layer) for layer in self.layers]
 
-    def select(self, spec: object, default: str) -> dict[int, list[int]]:
+    def select(self, spec: str | Iterable[Hashable] | None, default: str) -> dict[int, list[int]]:
         """Units chosen by ``spec`` per layer: ``"sources"``, ``"sinks"``, ``"first-layer"``, ``"last-layer"``
         or an iterable of nodes (``None`` means ``default``)."""
         spec = default if spec is None else spec
@@ -166,7 +166,7 @@ class GraphLayout:
                 raise GraphError(f"unknown node selection {spec!r}; use 'sources', 'sinks', 'first-layer', "
                                  "'last-layer' or a list of nodes")
         else:
-            nodes = list(spec)  # type: ignore[call-overload]
+            nodes = list(spec)
             missing = [n for n in nodes if n not in self.position]
             if missing:
                 raise GraphError(f"nodes {missing[:5]} are not in the graph")

@@ -13,8 +13,8 @@ For two masks ``A`` and ``B`` over ``n`` weights with ``a = |A|`` and ``b = |B|`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import TypedDict
 
 import networkx as nx
 import torch
@@ -61,7 +61,13 @@ def _as_masks(source: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch
     return {name: torch.as_tensor(mask).bool() for name, mask in source.items()}
 
 
-def compare_masks(a: nn.Module | Mapping[str, torch.Tensor], b: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, Any]:
+MaskComparison = TypedDict("MaskComparison", {"layers": dict[str, dict[str, float]], "global": dict[str, float]})
+""":func:`compare_masks`'s result: the :func:`overlap` of every layer and of all weights pooled."""
+GraphComparison = TypedDict("GraphComparison", {"global": dict[str, float]})
+""":func:`compare_graphs`'s result: the :func:`overlap` of the two edge sets."""
+
+
+def compare_masks(a: nn.Module | Mapping[str, torch.Tensor], b: nn.Module | Mapping[str, torch.Tensor]) -> MaskComparison:
     """Per-layer and global overlap of two masked models (or ``name -> bool mask`` dicts).
 
     Returns ``{"layers": {name: overlap}, "global": overlap}``; the global numbers pool all weights
@@ -78,12 +84,13 @@ def compare_masks(a: nn.Module | Mapping[str, torch.Tensor], b: nn.Module | Mapp
         if x.shape != y.shape:
             raise GraphError(f"{name}: shapes differ, {tuple(x.shape)} vs {tuple(y.shape)}")
         layers[name] = overlap(int(x.sum()), int(y.sum()), int((x & y).sum()), x.numel())
-    pooled = [sum(layer[k] for layer in layers.values()) for k in ("kept_a", "kept_b", "intersection", "total")]
+    kept_a, kept_b, both, total = (sum(int(layer[k]) for layer in layers.values())
+                                   for k in ("kept_a", "kept_b", "intersection", "total"))
     chance = sum(layer["expected_intersection"] for layer in layers.values())
-    return {"layers": layers, "global": overlap(*pooled, expected=chance)}
+    return {"layers": layers, "global": overlap(kept_a, kept_b, both, total, expected=chance)}
 
 
-def compare_graphs(a: nx.Graph, b: nx.Graph) -> dict[str, Any]:
+def compare_graphs(a: nx.Graph, b: nx.Graph) -> GraphComparison:
     """Overlap of the edge sets of two graphs on the same nodes (chance level over all node pairs).
 
     Undirected graphs compare unordered pairs; directed ones ordered pairs. Nodes are matched by label.
@@ -94,7 +101,7 @@ def compare_graphs(a: nx.Graph, b: nx.Graph) -> dict[str, Any]:
         raise GraphError(f"the graphs have different nodes ({a.number_of_nodes()} vs {b.number_of_nodes()} "
                          f"nodes, {len(set(a.nodes) ^ set(b.nodes))} not shared)")
 
-    def edges(g: nx.Graph) -> set[Any]:
+    def edges(g: nx.Graph) -> set[tuple[Hashable, Hashable]] | set[frozenset[Hashable]]:
         if g.is_directed():
             return {(u, v) for u, v in g.edges if u != v}
         return {frozenset((u, v)) for u, v in g.edges if u != v}

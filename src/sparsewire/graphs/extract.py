@@ -28,21 +28,24 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
 from sparsewire.graphs.errors import GraphError, GraphWarning
 from sparsewire.graphs.feedforward import GraphNetwork
 from sparsewire.graphs.layer_weights import (
     WEIGHTED,
+    BoolArray,
     FloatArray,
+    as_block,
     bias_array,
     channel_block,
     input_units,
     kept_mask,
     output_units,
+    parameter_array,
     to_numpy,
     unit_block,
-    weight_array,
 )
 from sparsewire.graphs.recurrent import GraphRNN
 from sparsewire.graphs.trace import TraceError, trace_blocks
@@ -55,8 +58,8 @@ class Block:
 
     source: int
     target: int
-    mask: np.ndarray
-    weight: np.ndarray
+    mask: BoolArray
+    weight: FloatArray
     recurrent: bool = False
 
 
@@ -68,10 +71,10 @@ class NetworkStructure:
     kinds: list[str]
     blocks: list[Block]
     labels: list[list[str]] = field(default_factory=list)
-    biases: list[np.ndarray | None] = field(default_factory=list)
+    biases: list[FloatArray | None] = field(default_factory=list)
     model: str = ""
 
-    def offsets(self) -> np.ndarray:
+    def offsets(self) -> NDArray[np.int64]:
         """Global id of the first unit of every layer."""
         return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
 
@@ -91,56 +94,64 @@ def _labels(sizes: list[int]) -> list[list[str]]:
     return [[f"{j}:{u}" for u in range(s)] for j, s in enumerate(sizes)]
 
 
-def _graph_network(model: nn.Module) -> NetworkStructure:
+def _graph_network(model: GraphNetwork) -> NetworkStructure:
     hidden = model.structure.sizes
     n = len(hidden)
     sizes = [model.in_features, *hidden, model.out_features]
     kinds = ["input", *["hidden"] * n, "output"]
-    blocks = []
+    blocks: list[Block] = []
     for j, layer in model.inputs.items():
-        blocks.append(Block(0, int(j) + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
+        blocks.append(Block(0, int(j) + 1, kept_mask(layer, "weight"), parameter_array(layer, "weight")))
     for key, layer in model.edges.items():
-        i, j = (int(v) for v in key.split("_"))
-        blocks.append(Block(i + 1, j + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
+        source, target = (int(v) for v in key.split("_"))
+        blocks.append(Block(source + 1, target + 1, kept_mask(layer, "weight"), parameter_array(layer, "weight")))
     for j, layer in model.outputs.items():
-        blocks.append(Block(int(j) + 1, n + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
+        blocks.append(Block(int(j) + 1, n + 1, kept_mask(layer, "weight"), parameter_array(layer, "weight")))
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
-    biases = [None, *[to_numpy(b).astype(np.float64) for b in model.biases], to_numpy(model.output_bias).astype(np.float64)]
+    biases: list[FloatArray | None] = [None, *[to_numpy(b).astype(np.float64) for b in model.biases],
+                                       to_numpy(model.output_bias).astype(np.float64)]
     return NetworkStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
 
 
-def _collapse_gates(mask: np.ndarray, weight: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _collapse_gates(mask: BoolArray, weight: FloatArray, rows: int) -> tuple[BoolArray, FloatArray]:
+    """A gated recurrent weight ``[gates · rows, cols]`` as one ``[rows, cols]`` block: kept where any gate's
+    entry is, weighted by the largest ``|weight|`` over the gates."""
     gates = mask.shape[0] // rows
     m = mask.reshape(gates, rows, -1)
     w = weight.reshape(gates, rows, -1)
-    return m.any(0), np.abs(w * m).max(0)
+    return as_block(m.any(0), np.abs(w * m).max(0))
 
 
-def _graph_rnn(model: nn.Module, recurrent: bool) -> NetworkStructure:
+def _graph_rnn(model: GraphRNN, recurrent: bool) -> NetworkStructure:
     hidden = model.structure.sizes
     n = len(hidden)
     sizes = [model.input_size, *hidden, model.output_size]
     kinds = ["input", *["hidden"] * n, "output"]
-    blocks = []
-    paths = [(-1, 0, model.input)] + [(*(int(v) for v in k.split("_")), m) for k, m in model.paths.items()]
-    hh: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    blocks: list[Block] = []
+    paths: list[tuple[int, int, nn.Module]] = [(-1, 0, model.input)]
+    for key, path in model.paths.items():
+        source, target = (int(v) for v in key.split("_"))
+        paths.append((source, target, path))
+    hh: dict[int, tuple[BoolArray, FloatArray]] = {}
     for i, j, module in paths:
-        mask, weight = _collapse_gates(kept_mask(module, "weight_ih_l0"), weight_array(module, "weight_ih_l0"), hidden[j])
+        mask, weight = _collapse_gates(kept_mask(module, "weight_ih_l0"), parameter_array(module, "weight_ih_l0"), hidden[j])
         blocks.append(Block(i + 1, j + 1, mask, weight))
         if recurrent:
-            m, w = _collapse_gates(kept_mask(module, "weight_hh_l0"), weight_array(module, "weight_hh_l0"), hidden[j])
+            m, w = _collapse_gates(kept_mask(module, "weight_hh_l0"), parameter_array(module, "weight_hh_l0"), hidden[j])
             if j in hh:
                 m, w = m | hh[j][0], np.where(hh[j][0], hh[j][1], w)
             hh[j] = (m, w)
     for j, (m, w) in hh.items():
         blocks.append(Block(j + 1, j + 1, m, w, recurrent=True))
-    for j, layer in model.outputs.items():
-        blocks.append(Block(int(j) + 1, n + 1, kept_mask(layer, "weight"), weight_array(layer, "weight")))
+    for key, layer in model.outputs.items():
+        blocks.append(Block(int(key) + 1, n + 1, kept_mask(layer, "weight"), parameter_array(layer, "weight")))
     labels = [[f"in:{u}" for u in range(sizes[0])], *[[str(v) for v in layer] for layer in model.layers],
               [f"out:{u}" for u in range(sizes[-1])]]
-    out_bias = sum(to_numpy(layer.bias).astype(np.float64) for layer in model.outputs.values())
-    return NetworkStructure(sizes, kinds, blocks, labels, [None] * (n + 1) + [out_bias], type(model).__name__)
+    out_bias = sum((parameter_array(layer, "bias") for layer in model.outputs.values()),
+                   np.zeros(model.output_size))
+    biases: list[FloatArray | None] = [*[None] * (n + 1), out_bias]
+    return NetworkStructure(sizes, kinds, blocks, labels, biases, type(model).__name__)
 
 
 def _chain(model: nn.Module) -> NetworkStructure:
@@ -151,7 +162,7 @@ def _chain(model: nn.Module) -> NetworkStructure:
     blocks: list[Block] = []
     biases: list[FloatArray | None] = [None]
     for k, layer in enumerate(layers):
-        mask, weight = kept_mask(layer, "weight"), weight_array(layer, "weight")
+        mask, weight = kept_mask(layer, "weight"), parameter_array(layer, "weight")
         if isinstance(layer, nn.Linear):
             width = layer.in_features
             if width != sizes[-1]:

@@ -49,19 +49,27 @@ nodes; beyond that igraph BFS per quantity) for eccentricity, closeness and path
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Hashable, Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import networkx as nx
 import numpy as np
+from numpy.typing import NDArray
 
 from sparsewire.graphs.build import longest_path_layers, to_dag
 from sparsewire.graphs.errors import GraphError
 
+if TYPE_CHECKING:
+    import igraph as ig
+    import pandas as pd
+
 COUNT_FEATURES: list[str] = ["layers", "nodes", "edges", "source_nodes", "sink_nodes"]
 """Features that only count things (ablation baseline of the structure → accuracy predictors)."""
 
-_DISTRIBUTIONS = ["eccentricity", "degree_centrality", "closeness", "node_betweenness", "edge_betweenness"]
+Distribution = Literal["eccentricity", "degree_centrality", "closeness", "node_betweenness", "edge_betweenness"]
+_DISTRIBUTIONS: list[Distribution] = ["eccentricity", "degree_centrality", "closeness", "node_betweenness",
+                                      "edge_betweenness"]
 FEATURE_NAMES: list[str] = [
     *COUNT_FEATURES,
     "diameter",
@@ -148,9 +156,19 @@ def _largest_component(components: list[set[Hashable]], order: dict[Hashable, in
     return max(components, key=lambda c: (len(c), -min(order[n] for n in c)))
 
 
-Raw = dict[str, float | np.ndarray]
-"""What a backend returns: ``nodes``, ``edges``, ``diameter``, ``average_shortest_path_length`` and the
-five distributions (arrays) of the module doc; the convention turns it into the 23 numbers."""
+class Raw(TypedDict):
+    """What a backend returns: four numbers and the five distributions (arrays) of the module doc; the
+    convention turns it into the 23 numbers."""
+
+    nodes: float
+    edges: float
+    diameter: float
+    average_shortest_path_length: float
+    eccentricity: NDArray[np.float64]
+    degree_centrality: NDArray[np.float64]
+    closeness: NDArray[np.float64]
+    node_betweenness: NDArray[np.float64]
+    edge_betweenness: NDArray[np.float64]
 
 
 def _networkx(graph: nx.Graph) -> Raw:
@@ -172,28 +190,40 @@ def _networkx(graph: nx.Graph) -> Raw:
     }
 
 
-def _index_edges(graph: nx.Graph) -> tuple[int, np.ndarray]:
+def _index_edges(graph: nx.Graph) -> tuple[int, NDArray[np.int64]]:
     index = {node: i for i, node in enumerate(graph.nodes)}
     pairs = {(min(a, b), max(a, b)) for a, b in ((index[u], index[v]) for u, v in graph.edges) if a != b}
     return len(index), np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
-def _distance_features(n: int, edges: np.ndarray, lcc: np.ndarray, g: object) -> dict[str, np.ndarray | float]:
+class _Distances(TypedDict):
+    ecc: NDArray[np.float64]  # eccentricity of the largest component's nodes
+    aspl: float  # average shortest path length in the largest component
+    closeness: NDArray[np.float64]
+
+
+def _distance_features(n: int, edges: NDArray[np.int64], lcc: NDArray[np.intp], g: ig.Graph) -> _Distances:
     """Eccentricity (largest component), closeness and ASPL from one all-pairs BFS pass."""
-    try:
-        import rustworkx as rx
-    except ImportError:
-        rx = None
-    if rx is None or n > DISTANCE_MATRIX_MAX_NODES:  # igraph: one BFS pass per quantity, but no n×n matrix in memory
-        sub = g.induced_subgraph(lcc.tolist())  # type: ignore[attr-defined]
-        ecc = np.asarray(sub.eccentricity(), dtype=np.float64)
-        aspl = sub.average_path_length(directed=False) if len(lcc) > 1 else 0.0
-        closeness = np.nan_to_num(np.asarray(g.closeness(normalized=True), dtype=np.float64))  # type: ignore[attr-defined]
-        components = g.connected_components()  # type: ignore[attr-defined]
-        reach = np.asarray(components.sizes(), dtype=np.float64)[components.membership]
-        if n > 1:
-            closeness *= (reach - 1) / (n - 1)
-        return {"ecc": ecc, "aspl": float(aspl), "closeness": closeness}
+    if not _importable("rustworkx") or n > DISTANCE_MATRIX_MAX_NODES:
+        return _igraph_distances(n, lcc, g)  # one BFS pass per quantity, but no n×n matrix in memory
+    return _rustworkx_distances(n, edges, lcc)
+
+
+def _igraph_distances(n: int, lcc: NDArray[np.intp], g: ig.Graph) -> _Distances:
+    sub = g.induced_subgraph(lcc.tolist())
+    ecc = np.asarray(sub.eccentricity(), dtype=np.float64)
+    aspl = sub.average_path_length(directed=False) if len(lcc) > 1 else 0.0
+    closeness = np.nan_to_num(np.asarray(g.closeness(normalized=True), dtype=np.float64))
+    components = g.connected_components()
+    reach = np.asarray(components.sizes(), dtype=np.float64)[components.membership]
+    if n > 1:
+        closeness *= (reach - 1) / (n - 1)
+    return {"ecc": ecc, "aspl": float(aspl), "closeness": closeness}
+
+
+def _rustworkx_distances(n: int, edges: NDArray[np.int64], lcc: NDArray[np.intp]) -> _Distances:
+    import rustworkx as rx
+
     r = rx.PyGraph(multigraph=False)
     r.add_nodes_from(range(n))
     r.add_edges_from_no_data([tuple(e) for e in edges.tolist()])
@@ -245,12 +275,16 @@ def _fast(graph: nx.Graph) -> Raw:
     }
 
 
-def _have_igraph() -> bool:
+def _importable(module: str) -> bool:
     try:
-        import igraph  # noqa: F401
+        importlib.import_module(module)
     except ImportError:
         return False
     return True
+
+
+def _have_igraph() -> bool:
+    return _importable("igraph")
 
 
 BACKENDS: dict[str, Callable[[nx.Graph], Raw]] = {"networkx": _networkx, "fast": _fast}
@@ -298,7 +332,7 @@ def structural_features(graph: nx.Graph, *, backend: Backend = "auto", orientati
     return {name: values[name] for name in FEATURE_NAMES}
 
 
-def row_conventions(table) -> list[str]:
+def row_conventions(table: pd.DataFrame) -> list[str]:
     """The feature convention of every row of a results table (a :class:`pandas.DataFrame`): its
     ``feature_convention`` column, ``"sparsewire-v1"`` where that is missing (rows recorded before it existed)."""
     if "feature_convention" not in table.columns:
@@ -306,7 +340,7 @@ def row_conventions(table) -> list[str]:
     return [c if isinstance(c, str) and c in CONVENTIONS else "sparsewire-v1" for c in table["feature_convention"]]
 
 
-def table_convention(table) -> str:
+def table_convention(table: pd.DataFrame) -> str:
     """The one feature convention of a results table's rows (see :func:`row_conventions`); a
     :class:`GraphError` if its rows mix conventions (their feature columns do not mean the same thing)."""
     found = sorted(set(row_conventions(table)))
@@ -316,6 +350,6 @@ def table_convention(table) -> str:
     return found[0] if found else CONVENTIONS[0]
 
 
-def feature_vector(graph: nx.Graph, *, backend: Backend = "auto", convention: Convention = "stier2021") -> np.ndarray:
+def feature_vector(graph: nx.Graph, *, backend: Backend = "auto", convention: Convention = "stier2021") -> NDArray[np.float64]:
     """:func:`structural_features` as a float array in :data:`FEATURE_NAMES` order."""
     return np.array(list(structural_features(graph, backend=backend, convention=convention).values()))

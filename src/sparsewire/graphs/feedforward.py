@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Iterable
+from typing import Literal
 
 import networkx as nx
 import torch
@@ -27,6 +28,9 @@ from sparsewire.masks import Masks
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
                                            "identity": nn.Identity}
+GAIN_NONLINEARITY: dict[str, Literal["relu", "tanh", "sigmoid", "linear"]] = {
+    "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "identity": "linear"}
+"""The name :func:`torch.nn.init.calculate_gain` knows each activation by."""
 
 NodeSpec = str | Iterable[Hashable] | None
 
@@ -121,13 +125,14 @@ class GraphNetwork(nn.Module):
         """He/Glorot-style uniform init (He et al. 2015, Eq. 10) with the fan-in of every node counted over
         its actual incoming edges: bound ``gain·sqrt(3 / fan_in)``; biases start at zero."""
         generator = torch.Generator().manual_seed(seed)
-        gain = nn.init.calculate_gain("linear" if self.activation_name == "identity" else self.activation_name)
+        gain = nn.init.calculate_gain(GAIN_NONLINEARITY[self.activation_name])
         fan_in = [torch.zeros(s) for s in self.structure.sizes]
         for name, mask in masks.items():
             group, key, _ = name.split(".")
             if group != "outputs":
                 fan_in[int(key.split("_")[-1])] += mask.sum(1)
-        out_fan = sum(mask.sum(1) for name, mask in masks.items() if name.startswith("outputs."))
+        out_fan = sum((mask.sum(1) for name, mask in masks.items() if name.startswith("outputs.")),
+                      torch.zeros(self.out_features, dtype=torch.long))
         for name, param, mask in masks.parameters():
             group, key, _ = name.split(".")
             rows, g = (out_fan, 1.0) if group == "outputs" else (fan_in[int(key.split("_")[-1])], gain)

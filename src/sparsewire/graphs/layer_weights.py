@@ -42,10 +42,10 @@ def kept_mask(module: nn.Module, name: str) -> BoolArray:
     """Mask of parameter ``name`` of ``module`` (its non-zeros if it carries no mask)."""
     mask: torch.Tensor | None = getattr(module, name + MASK_SUFFIX, None)
     param: torch.Tensor = getattr(module, name)
-    return to_numpy(mask).astype(bool) if mask is not None else to_numpy(param != 0)
+    return to_numpy(mask if mask is not None else param != 0).astype(np.bool_)
 
 
-def weight_array(module: nn.Module, name: str) -> FloatArray:
+def parameter_array(module: nn.Module, name: str) -> FloatArray:
     """Parameter ``name`` of ``module`` in float64 (pruned entries are whatever the parameter holds)."""
     param: torch.Tensor = getattr(module, name)
     return to_numpy(param).astype(np.float64)
@@ -57,10 +57,15 @@ def bias_array(layer: WeightedLayer) -> FloatArray:
     return to_numpy(bias).astype(np.float64) if bias is not None else np.zeros(output_units(layer))
 
 
+def as_block(mask: np.bool_ | BoolArray, weight: np.float64 | FloatArray) -> tuple[BoolArray, FloatArray]:
+    """A reduced ``(mask, weight)`` as bool and float64 arrays (numpy types reductions as maybe scalars)."""
+    return np.asarray(mask, dtype=np.bool_), np.asarray(weight, dtype=np.float64)
+
+
 def channel_block(mask: BoolArray, weight: FloatArray) -> tuple[BoolArray, FloatArray]:
     """A convolution kernel's ``(mask, weight)`` reduced to channels ``[c_out, c_in]`` (summed over space)."""
     axes = tuple(range(2, mask.ndim))
-    return mask.any(axes), np.where(mask, weight, 0.0).sum(axes)
+    return as_block(mask.any(axes), np.where(mask, weight, 0.0).sum(axes))
 
 
 def unit_block(mask: BoolArray, weight: FloatArray, units: int, per: int) -> tuple[BoolArray, FloatArray]:
@@ -69,4 +74,4 @@ def unit_block(mask: BoolArray, weight: FloatArray, units: int, per: int) -> tup
     Unit ``u`` owns columns ``u·per … (u+1)·per - 1``: connected where any is kept, weighted by the kept sum.
     """
     grouped = mask.reshape(mask.shape[0], units, per)
-    return grouped.any(2), np.where(grouped, weight.reshape(grouped.shape), 0.0).sum(2)
+    return as_block(grouped.any(2), np.where(grouped, weight.reshape(grouped.shape), 0.0).sum(2))

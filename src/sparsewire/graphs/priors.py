@@ -17,11 +17,11 @@ Generators and their parameters (all from networkx, seeded):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import networkx as nx
 
 from sparsewire.graphs.errors import GraphError
+from sparsewire.graphs.io import node_limit
 
 
 def _erdos_renyi(nodes: int, seed: int, p: float = 0.1) -> nx.Graph:
@@ -69,7 +69,7 @@ GENERATORS: dict[str, Callable[..., nx.Graph]] = {
 """Generator name -> ``f(nodes, seed, **params)``."""
 
 
-def generate(generator: str, nodes: int, *, seed: int = 0, max_nodes: int | None = None, **params: Any) -> nx.Graph:
+def generate(generator: str, nodes: int, *, seed: int = 0, max_nodes: int | None = None, **params: float) -> nx.Graph:
     """An undirected random graph with ``nodes`` integer nodes from ``generator`` (see the module table).
 
     Raises :class:`GraphError` for an unknown generator, a bad size or parameter (the message lists the
@@ -77,8 +77,6 @@ def generate(generator: str, nodes: int, *, seed: int = 0, max_nodes: int | None
     ``$SPARSEWIRE_MAX_NODES``, default 10000). The same ``(generator, nodes, seed, params)`` always gives
     the same graph.
     """
-    from sparsewire.graphs.io import node_limit
-
     if generator not in GENERATORS:
         raise GraphError(f"unknown generator {generator!r}; choose from {sorted(GENERATORS)}")
     if int(nodes) != nodes or nodes < 1:

@@ -109,7 +109,8 @@ class GraphRNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states = self.hidden(x)
-        return sum(layer(states[int(j)]) for j, layer in self.outputs.items())
+        out: torch.Tensor = sum(layer(states[int(j)]) for j, layer in self.outputs.items())
+        return out
 
     def extra_repr(self) -> str:
         return (f"cell={self.cell}, input_size={self.input_size}, output_size={self.output_size}, "

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Any
+from typing import TypedDict
 
 import networkx as nx
 import numpy as np
+from numpy.typing import NDArray
 from torch import nn
 
 from sparsewire.graphs.build import reachable, to_dag
 from sparsewire.graphs.errors import GraphError
+from sparsewire.graphs.extract import to_graph
 
 
 def _feedforward(graph: nx.Graph) -> nx.DiGraph:
@@ -56,21 +58,42 @@ def count_paths(dag: nx.DiGraph, inputs: list[Hashable], outputs: list[Hashable]
     return sum(paths[n] for n in outputs)
 
 
-def _degree_summary(values: np.ndarray) -> dict[str, Any]:
+class DegreeSummary(TypedDict):
+    """A degree distribution: mean, standard deviation, largest degree, count of every degree ``0..max``."""
+
+    mean: float
+    std: float
+    max: int
+    histogram: list[int]
+
+
+class StructureMetrics(TypedDict):
+    """What :func:`structure_metrics` reports about a feed-forward structure."""
+
+    units: int  # hidden units
+    weights: int  # edges
+    block_density: dict[str, float]  # "i->j": kept fraction of the block from layer i to layer j
+    in_degree: DegreeSummary  # of the hidden units
+    out_degree: DegreeSummary
+    dead_units: int  # hidden units on no input → output path
+    dead_fraction: float
+    log10_paths: float  # log10 of the number of input → output paths (-inf: none)
+    effective_parameters: int  # edges between live units
+
+
+def _degree_summary(values: NDArray[np.int64]) -> DegreeSummary:
     if values.size == 0:
         return {"mean": 0.0, "std": 0.0, "max": 0, "histogram": []}
     return {"mean": float(values.mean()), "std": float(values.std()), "max": int(values.max()),
             "histogram": np.bincount(values).tolist()}
 
 
-def structure_metrics(source: nn.Module | nx.Graph) -> dict[str, Any]:
+def structure_metrics(source: nn.Module | nx.Graph) -> StructureMetrics:
     """Density per block, degree distributions, dead units, log10 path count and effective parameters.
 
     ``source`` is a model (read with :func:`~sparsewire.graphs.extract.to_graph`) or a graph.
     """
     if isinstance(source, nn.Module):
-        from sparsewire.graphs.extract import to_graph
-
         source = to_graph(source)
     if source.number_of_nodes() == 0:
         raise GraphError("the graph is empty (no nodes)")

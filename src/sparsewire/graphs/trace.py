@@ -37,8 +37,8 @@ from sparsewire.graphs.layer_weights import (
     input_units,
     kept_mask,
     output_units,
+    parameter_array,
     unit_block,
-    weight_array,
 )
 
 
@@ -161,7 +161,7 @@ def _read_term(state: _Trace, target: int, module: WeightedLayer, term: Term, ma
 
 def _read(state: _Trace, target: int, module: WeightedLayer, v: Value) -> None:
     """Blocks by which layer ``target`` (``module``) reads ``v``: one per term and segment."""
-    mask, weight = kept_mask(module, "weight"), weight_array(module, "weight")
+    mask, weight = kept_mask(module, "weight"), parameter_array(module, "weight")
     if not isinstance(module, nn.Linear):
         if module.groups != 1:
             raise TraceError(f"grouped convolution {module} is not supported")
