@@ -59,6 +59,8 @@ COMBINE_METHODS = {"add", "sub", "mul", "add_"}
 
 @dataclass(frozen=True)
 class Segment:
+    """The units of one layer within a term (or a gap), each spanning ``per`` features."""
+
     layer: int  # -1: a gap of ``per`` features that carries nothing from this term
     per: int | None = 1  # features per unit; None: flattened, resolved when a layer reads it
 
@@ -70,6 +72,8 @@ EdgeBlock = tuple[int, int, BoolArray, FloatArray]  # (source layer, target laye
 
 @dataclass
 class TracedLayer:
+    """A Linear/Conv call met while tracing, its units a layer of the structure (layer 0: the input)."""
+
     name: str
     module: WeightedLayer | None  # None: the input
     size: int | None  # None: the input's, until a layer reads it
