@@ -45,7 +45,7 @@ def test_quick_config_end_to_end_and_resume(shared_data, tmp_path):
 
 def test_cohorts_train_the_structures_of_one_seed_together_with_the_same_results(shared_data, tmp_path):
     study_type, config = validate(quick(shared_data))
-    assert study_type.cohorts(config, [t.config for t in expand(study_type, config)]) == [[0, 1, 2, 3]]
+    assert study_type.cohorts(config, [t.spec for t in expand(study_type, config)]) == [[0, 1, 2, 3]]
     one = run_study(*validate(quick(shared_data, cohort_size=1)), tmp_path / "alone", **QUIET)
     together = run_study(*validate(quick(shared_data, cohort_size=4)), tmp_path / "cohort", **QUIET)
     assert one.done == together.done == 4

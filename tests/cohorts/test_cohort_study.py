@@ -53,9 +53,9 @@ def test_per_network_batch_order_keeps_the_old_trial_ids(reber_dir):  # noqa: F8
     ids = {t.trial_id for t in expand(study_type, shared)}
     assert all("data_seed" not in t.config for t in expand(study_type, own))
     assert ids.isdisjoint(t.trial_id for t in expand(study_type, own))  # a different computation, new ids
-    groups = study_type.cohorts(shared, [t.config for t in expand(study_type, shared)])
+    groups = study_type.cohorts(shared, [t.spec for t in expand(study_type, shared)])
     assert sorted(len(g) for g in groups) == [5, 5]  # one cohort per cell
-    assert study_type.cohorts(own, [t.config for t in expand(study_type, own)]) == [[i] for i in range(10)]
+    assert study_type.cohorts(own, [t.spec for t in expand(study_type, own)]) == [[i] for i in range(10)]
 
 
 def test_a_killed_cohort_reruns_only_its_unfinished_networks(reber_dir, tmp_path, monkeypatch):  # noqa: F811

@@ -128,7 +128,7 @@ def test_restore_best_is_switched_off_and_trials_share_their_seed(shared_data):
     study_type, config = validate(tiny(shared_data, seeds=[0, 1]))
     assert config.train.restore_best is False
     trials = study_type.trials(config)
-    assert len(trials) == 10 and len({(t["algorithm"], t["freeze_epoch"], t["seed"]) for t in trials}) == 10
+    assert len(trials) == 10 and len({(t.algorithm, t.freeze_epoch, t.seed) for t in trials}) == 10
 
 
 @pytest.mark.slow
@@ -165,8 +165,8 @@ def test_further_pruning_off_by_default_keeps_trial_ids(shared_data):
 
 def test_reinitialised_structures_are_trained_and_reported(shared_data, tmp_path):
     study_type, config = validate(tiny(shared_data, algorithms=["snfs"], freeze_epochs=["none"], reinit_seeds=[0, 1]))
-    assert all(t["reinit_seeds"] == [0, 1] for t in study_type.trials(config))
-    assert all("reinit_seeds" not in t for t in study_type.trials(validate(tiny(shared_data))[1]))  # ids kept
+    assert all(t.model_dump()["reinit_seeds"] == [0, 1] for t in study_type.trials(config))
+    assert all("reinit_seeds" not in t.model_dump() for t in study_type.trials(validate(tiny(shared_data))[1]))  # ids kept
     run_study(study_type, config, tmp_path, **QUIET)
     table = pd.read_csv(tmp_path / "results.csv")
     for row in table.itertuples():

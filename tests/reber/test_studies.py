@@ -119,23 +119,24 @@ def test_reber_structure_with_the_authors_conventions(reber_dir, tmp_path):
 
 
 def test_last_step_read_out_is_tested_in_training_sized_batches():
-    from sparsewire.studies.reber_structure import eval_batch_size
-
-    assert eval_batch_size({"train": {"batch_size": 128}, "readout": "last-step"}) == 128
-    assert eval_batch_size({"train": {"batch_size": 128}}) == 2048  # last-valid: batching changes nothing
+    study_type, config = load_config(CONFIGS / "reber-structure-quick.yaml", ["train.batch_size=128"])
+    last_valid = study_type.trials(config)[0]
+    last_step = last_valid.model_copy(update={"readout": "last-step"})
+    assert last_step.eval_batch_size == 128
+    assert last_valid.eval_batch_size == 2048  # last-valid: batching changes nothing
 
 
 def test_reber_structure_trials_are_seeded_and_interleaved():
     study_type, config = load_config(CONFIGS / "reber-structure.yaml")
     trials = study_type.trials(config)
     assert len(trials) == 400
-    assert [t["cell"] for t in trials[:4]] == ["gru", "lstm", "gru", "lstm"]
-    assert [t["index"] for t in trials[:8]] == [0, 0, 0, 0, 1, 1, 1, 1]
-    assert all(10 <= t["nodes"] <= 50 for t in trials)
-    ws = [t for t in trials if t["generator"] == "watts-strogatz"]
-    assert all(t["params"]["k"] == max(2, t["nodes"] // 5) and t["params"]["p"] == 0.5 for t in ws)
+    assert [t.cell for t in trials[:4]] == ["gru", "lstm", "gru", "lstm"]
+    assert [t.index for t in trials[:8]] == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert all(10 <= t.nodes <= 50 for t in trials)
+    ws = [t for t in trials if t.generator == "watts-strogatz"]
+    assert all(t.params["k"] == max(2, t.nodes // 5) and t.params["p"] == 0.5 for t in ws)
     assert trials == study_type.trials(config)
-    assert "train_seed" not in trials[0]  # single-run studies keep the trial ids they were recorded with
+    assert "train_seed" not in trials[0].model_dump()  # single-run studies keep the trial ids they were recorded with
 
 
 def test_reber_structure_repeated_runs_share_the_structure(reber_dir, tmp_path):

@@ -76,7 +76,7 @@ def test_failed_trial_is_recorded_and_study_goes_on(shared_data, tmp_path, monke
     original = study_type.run_trial
 
     def flaky(trial, context):
-        if trial["method"] == "class-uniform":
+        if trial.method == "class-uniform":
             raise RuntimeError("boom")
         return original(trial, context)
 

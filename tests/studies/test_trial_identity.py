@@ -63,8 +63,8 @@ def test_orientation_readout_and_padding_join_the_id_only_when_they_change_the_c
                    ["embedding_dim=first-layer"]):
         assert not _ids(config, change) & recorded, change  # a new convention: all new trials
     study_type, parsed = load_config(config, ["orientation=edge-order"])
-    assert all(t["orientation"] == "edge-order" for t in study_type.trials(parsed))
-    assert all("orientation" not in t for t in load_config(config)[0].trials(load_config(config)[1]))
+    assert all(t.model_dump()["orientation"] == "edge-order" for t in study_type.trials(parsed))
+    assert all("orientation" not in t.model_dump() for t in load_config(config)[0].trials(load_config(config)[1]))
 
 
 def test_prior_and_reber_prune_options_follow_the_same_rule():
@@ -80,20 +80,20 @@ def test_paper_configs_use_the_authors_conventions():
     study_type, config = load_config(ROOT / "configs" / "reber-structure-paper.yaml")
     trials = study_type.trials(config)
     assert len(trials) == 800
-    assert {t["cell"] for t in trials} == {"rnn-tanh", "rnn-relu", "gru", "lstm"}
-    assert {(t["orientation"], t["readout"], t["embedding_dim"], t["padding_embedding"]) for t in trials} == {
+    assert {t.cell for t in trials} == {"rnn-tanh", "rnn-relu", "gru", "lstm"}
+    assert {(t.orientation, t.readout, t.embedding_dim, t.padding_embedding) for t in trials} == {
         ("edge-order", "last-step", "first-layer", "learned")}
-    assert {t["data"]["val_size"] for t in trials} == {0} and {t["data"]["train_limit"] for t in trials} == {None}
-    assert {t["data"]["test_limit"] for t in trials} == {None}
-    train = trials[0]["train"]
-    assert (train["epochs"], train["batch_size"], train["optimizer"], train["lr"]) == (15, 128, "adam", 0.001)
+    assert {t.data.val_size for t in trials} == {0} and {t.data.train_limit for t in trials} == {None}
+    assert {t.data.test_limit for t in trials} == {None}
+    train = trials[0].train
+    assert (train.epochs, train.batch_size, train.optimizer, train.lr) == (15, 128, "adam", 0.001)
     for t in trials:
-        n = t["nodes"]
+        n = t.nodes
         assert 10 <= n <= 50
-        if t["generator"] == "barabasi-albert":
-            assert t["params"] == {"m": n // 10}
+        if t.generator == "barabasi-albert":
+            assert t.params == {"m": n // 10}
         else:
-            assert t["generator"] == "connected-watts-strogatz" and t["params"] == {"k": n // 5, "p": 1.0, "tries": 10}
+            assert t.generator == "connected-watts-strogatz" and t.params == {"k": n // 5, "p": 1.0, "tries": 10}
     study_type, config = load_config(ROOT / "configs" / "reber-prune-paper.yaml")
-    model = study_type.trials(config)[0]["model"]
-    assert (model["embedding_dim"], model["readout"], model["padding_embedding"]) == ("first-layer", "last-step", "learned")
+    model = study_type.trials(config)[0].model
+    assert (model.embedding_dim, model.readout, model.padding_embedding) == ("first-layer", "last-step", "learned")

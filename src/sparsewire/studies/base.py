@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 from pydantic import BaseModel
+
+from sparsewire.studies.trials import TrialConfig
 
 
 @dataclass(frozen=True)
@@ -39,19 +41,25 @@ class TrialContext:
 class StudyType(ABC):
     """A kind of study: a typed config that expands into independent trials, and how to report them.
 
-    Subclasses set ``name`` and ``Config`` (a pydantic model with ``extra="forbid"`` that includes a
-    ``study: Literal[name]`` field) and implement :meth:`trials`, :meth:`run_trial` and :meth:`report`.
+    Subclasses set ``name``, ``Config`` (a pydantic model with ``extra="forbid"`` that includes a
+    ``study: Literal[name]`` field) and ``TrialConfig`` (the typed trial, :mod:`sparsewire.studies.trials`),
+    and implement :meth:`trials`, :meth:`run_trial` and :meth:`report`.
     """
 
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
+    TrialConfig: ClassVar[type[TrialConfig]]
 
     @abstractmethod
-    def trials(self, config: BaseModel) -> list[dict[str, Any]]:
-        """The study's trials, each a JSON-able dict that fully determines the trial (it is hashed)."""
+    def trials(self, config: BaseModel) -> list[TrialConfig]:
+        """The study's trials, each fully determining one trial (its dump is hashed into the trial id)."""
+
+    def parse_trial(self, trial: TrialConfig | Mapping[str, Any]) -> TrialConfig:
+        """A trial as this study's :attr:`TrialConfig` (from the model itself or from its dict)."""
+        return self.TrialConfig.parse(trial)
 
     @abstractmethod
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+    def run_trial(self, trial: TrialConfig, context: TrialContext) -> dict[str, Any]:
         """Run one trial and return its results row (JSON-able scalars, lists or dicts)."""
 
     def check(self, config: BaseModel) -> None:  # noqa: B027 - optional hook
@@ -61,7 +69,7 @@ class StudyType(ABC):
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``."""
 
-    def cohorts(self, config: BaseModel, trials: list[dict[str, Any]]) -> list[list[int]]:
+    def cohorts(self, config: BaseModel, trials: list[TrialConfig]) -> list[list[int]]:
         """Groups of indices into ``trials`` to train together as one cohort (default: each alone).
 
         Grouping must never change what a trial computes (members of a cohort give the same results as
@@ -69,7 +77,8 @@ class StudyType(ABC):
         """
         return [[i] for i in range(len(trials))]
 
-    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
+    def run_cohort(self, trials: list[TrialConfig],
+                   context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
         """Train ``trials`` together; yield ``(index, row)`` as each member finishes, or ``(index, error)``
         (a :class:`~sparsewire.errors.TrainingDiverged` for a diverged member)."""
         raise NotImplementedError(f"{self.name} does not train cohorts")

@@ -168,17 +168,17 @@ class FurtherPruningOptions(BaseModel):
         return {"further_pruning": self.further_pruning, "further_pruning_method": self.further_pruning_method}
 
 
-def further_pruning_columns(model: nn.Module, data: Any, trial: dict[str, Any]) -> dict[str, Any]:
-    """The row's further-pruning columns for a trial built with :meth:`FurtherPruningOptions.trial_options`."""
-    if not trial.get("further_pruning"):
+def further_pruning_columns(model: nn.Module, data: Any, trial: Any) -> dict[str, Any]:
+    """The row's further-pruning columns for a trial with ``further_pruning``, ``further_pruning_method`` and
+    ``seed`` fields (from :meth:`FurtherPruningOptions.trial_options`)."""
+    if not trial.further_pruning:
         return {}
     from sparsewire.pruning.robustness import further_pruning
 
-    fractions = trial["further_pruning"]
     return {
-        "further_pruning_fractions": fractions,
-        "further_pruning_accuracy": further_pruning(model, data, fractions, method=trial["further_pruning_method"],
-                                                    seed=trial.get("seed", 0)),
+        "further_pruning_fractions": trial.further_pruning,
+        "further_pruning_accuracy": further_pruning(model, data, trial.further_pruning,
+                                                    method=trial.further_pruning_method, seed=trial.seed),
     }
 
 

@@ -55,6 +55,7 @@ from sparsewire.studies.common import (
     further_pruning_columns,
     load_splits,
 )
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
 
 STATIC = "static"
@@ -124,56 +125,72 @@ class DynamicSparsityConfig(FurtherPruningOptions, DeviceOption):
         return self
 
 
+class DynamicSparsityTrial(TrialConfig):
+    """One trial of ``study: dynamic-sparsity``: a model trained from a random mask of ``density`` by
+    ``algorithm`` (or ``static``), its mask frozen after ``freeze_epoch`` epochs (``None``: never)."""
+
+    dataset: DatasetConfig
+    dataset_identity: dict[str, Any]
+    train: TrainConfig
+    distribution: Literal["uniform", "erk"]
+    update_every: int
+    drop_fraction: float
+    drop_schedule: Literal["cosine", "constant"]
+    further_pruning: Recorded[list[float]] = []
+    further_pruning_method: Recorded[str | None] = None
+    reinit_seeds: Recorded[list[int]] = []
+    model: ModelConfig
+    density: float
+    seed: int
+    algorithm: str
+    freeze_epoch: int | None
+
+
 @register
 class DynamicSparsityStudy(StudyType):
     name = "dynamic-sparsity"
     Config = DynamicSparsityConfig
+    TrialConfig = DynamicSparsityTrial
 
     def check(self, config: DynamicSparsityConfig) -> None:
         splits = load_splits(config.dataset)
         for model_cfg in config.models:
             Masks(build(model_cfg, splits))
 
-    def trials(self, config: DynamicSparsityConfig) -> list[dict[str, Any]]:
-        shared = {
-            "dataset": config.dataset.model_dump(),
-            "dataset_identity": config.dataset.identity(),
-            "train": config.train.model_dump(),
-            "distribution": config.distribution,
-            "update_every": config.update_every,
-            "drop_fraction": config.drop_fraction,
-            "drop_schedule": config.drop_schedule,
-            **config.trial_options(),
-            **({"reinit_seeds": config.reinit_seeds} if config.reinit_seeds else {}),
-        }
+    def trials(self, config: DynamicSparsityConfig) -> list[DynamicSparsityTrial]:
+        shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "train": config.train,
+                  "distribution": config.distribution, "update_every": config.update_every,
+                  "drop_fraction": config.drop_fraction, "drop_schedule": config.drop_schedule,
+                  **config.trial_options(), "reinit_seeds": config.reinit_seeds}
         out = []
         for model in config.models:
             for density in config.densities:
                 for seed in config.seeds:
-                    base = {**shared, "model": model.model_dump(), "density": density, "seed": seed}
+                    base = {**shared, "model": model, "density": density, "seed": seed}
                     if 0 in config.freeze_epochs:
-                        out.append({**base, "algorithm": STATIC, "freeze_epoch": 0})
+                        out.append(DynamicSparsityTrial(**base, algorithm=STATIC, freeze_epoch=0))
                     for algorithm in config.algorithms:
                         for freeze in config.freeze_epochs:
                             if freeze != 0:
-                                out.append({**base, "algorithm": algorithm, "freeze_epoch": freeze})
+                                out.append(DynamicSparsityTrial(**base, algorithm=algorithm, freeze_epoch=freeze))
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+    def run_trial(self, trial: DynamicSparsityTrial, context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
-        splits = load_splits(DatasetConfig(**trial["dataset"]))
-        seed = trial["seed"]
-        model, masks, dyn, result = train_sparse(trial, splits, progress=context.progress, device=context.torch_device())
+        splits = load_splits(trial.dataset)
+        seed = trial.seed
+        model, masks, dyn, result = train_sparse(trial.model_dump(), splits, progress=context.progress,
+                                                 device=context.torch_device())
         cost = freeze_savings(masks, dyn, splits.train, result.epochs)
         final = masks.state()
         overlaps = [compare_masks(m, final)["global"] for m in [dyn.initial, *dyn.snapshots]]
         return {
-            "dataset": trial["dataset"]["name"],
-            "model": trial["model"]["name"],
-            "algorithm": trial["algorithm"],
-            "distribution": trial["distribution"],
-            "density": trial["density"],
-            "freeze_epoch": trial["freeze_epoch"],
+            "dataset": trial.dataset.name,
+            "model": trial.model.name,
+            "algorithm": trial.algorithm,
+            "distribution": trial.distribution,
+            "density": trial.density,
+            "freeze_epoch": trial.freeze_epoch,
             "seed": seed,
             "test_accuracy": evaluate(model, splits.test)["accuracy"],
             "val_accuracy": evaluate(model, splits.val)["accuracy"],
@@ -192,7 +209,7 @@ class DynamicSparsityStudy(StudyType):
             "train_seconds": result.seconds,
             "trial_seconds": time.perf_counter() - start,
             "history": mask_history(result.history, dyn.replaced_per_epoch(), [o["jaccard"] for o in overlaps],
-                                    trial["density"]),
+                                    trial.density),
         }
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -288,23 +305,22 @@ def mask_history(history: list[dict], replaced: list[int], jaccard: list[float],
             for i, entry in enumerate(history)]
 
 
-def reinit_columns(trial: dict[str, Any], splits: Any, mask: dict[str, torch.Tensor], *,
+def reinit_columns(trial: DynamicSparsityTrial, splits: Any, mask: dict[str, torch.Tensor], *,
                    device: Any = None) -> dict[str, Any]:
     """Structure kept, weights re-drawn: ``mask`` trained from a fresh initialisation per reinit seed, with the
     trial's recipe and batch order, mask fixed (static), on ``device`` (weights drawn on the CPU, then moved).
     Nothing when the trial names no reinit seeds."""
-    if not trial.get("reinit_seeds"):
+    if not trial.reinit_seeds:
         return {}
-    cfg = TrainConfig(**trial["train"])
     accuracies = []
-    for r in trial["reinit_seeds"]:
-        torch.manual_seed(1_000_003 * (r + 1) + trial["seed"])  # never the trial's own initialisation
-        model = build(ModelConfig(**trial["model"]), splits)
+    for r in trial.reinit_seeds:
+        torch.manual_seed(1_000_003 * (r + 1) + trial.seed)  # never the trial's own initialisation
+        model = build(trial.model, splits)
         masks = Masks(model)
         masks.update(mask)
         if device is not None:
             model.to(device)
-        train(model, splits.train, cfg, val_data=splits.val, seed=trial["seed"], masks=masks, progress=False)
+        train(model, splits.train, trial.train, val_data=splits.val, seed=trial.seed, masks=masks, progress=False)
         accuracies.append(evaluate(model, splits.test)["accuracy"])
     return {"reinit_test_accuracy": accuracies, "reinit_test_accuracy_mean": sum(accuracies) / len(accuracies)}
 

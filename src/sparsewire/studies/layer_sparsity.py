@@ -42,6 +42,7 @@ from sparsewire.results.format import mean_std
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate
 
 
@@ -134,98 +135,110 @@ class LayerSparsityConfig(DeviceOption):
         return values
 
 
-def _model(trial: dict[str, Any], splits: Any) -> MLP:
-    torch.manual_seed(trial["seed"])
-    return MLP([math.prod(splits.input_shape), *trial["hidden"], splits.num_classes], activation="relu")
+class LayerSparsityTrial(TrialConfig):
+    """One trial of ``study: layer-sparsity``: an MLP of ``hidden`` widths on ``dataset`` trained with the
+    layer penalty ``lam`` (0: unregularised), collapsed, refitted and timed."""
+
+    connection_lambda: float
+    optimisation: Literal["proximal", "subgradient"]
+    train: TrainConfig
+    refit: TrainConfig
+    latency_batch_sizes: list[int]
+    latency_rounds: int
+    latency_threads: int | None
+    report_samples: int
+    inputs: Recorded[Literal["normalised", "unit"]] = "normalised"
+    layer_weights: Recorded[list[float] | None] = None
+    dataset: DatasetConfig
+    hidden: list[int]
+    lam: float
+    seed: int
+
+
+def _model(trial: LayerSparsityTrial, splits: Any) -> MLP:
+    torch.manual_seed(trial.seed)
+    return MLP([math.prod(splits.input_shape), *trial.hidden, splits.num_classes], activation="relu")
 
 
 @register
 class LayerSparsityStudy(StudyType):
     name = "layer-sparsity"
     Config = LayerSparsityConfig
+    TrialConfig = LayerSparsityTrial
 
     def check(self, config: LayerSparsityConfig) -> None:
         for dataset in config.datasets:
             load_splits(dataset)  # a missing or corrupt dataset fails here, before any training
 
-    def trials(self, config: LayerSparsityConfig) -> list[dict[str, Any]]:
-        shared = {
-            "connection_lambda": config.connection_lambda,
-            "optimisation": config.optimisation,
-            "train": config.train.model_dump(),
-            "refit": config.refit.model_dump(),
-            "latency_batch_sizes": config.latency_batch_sizes,
-            "latency_rounds": config.latency_rounds,
-            "latency_threads": config.latency_threads,
-            "report_samples": config.report_samples,
-        }
-        if config.inputs != "normalised":  # only then part of the trial (keeps ids of earlier runs stable)
-            shared["inputs"] = config.inputs
-        if config.layer_weights is not None:  # likewise
-            shared["layer_weights"] = config.layer_weights
+    def trials(self, config: LayerSparsityConfig) -> list[LayerSparsityTrial]:
+        shared = {"connection_lambda": config.connection_lambda, "optimisation": config.optimisation,
+                  "train": config.train, "refit": config.refit, "latency_batch_sizes": config.latency_batch_sizes,
+                  "latency_rounds": config.latency_rounds, "latency_threads": config.latency_threads,
+                  "report_samples": config.report_samples, "inputs": config.inputs,
+                  "layer_weights": config.layer_weights}
         out = [
-            {**shared, "dataset": d.model_dump(), "hidden": hidden, "lam": lam, "seed": seed}
+            LayerSparsityTrial(**shared, dataset=d, hidden=hidden, lam=lam, seed=seed)
             for d in config.datasets
             for hidden in config.hidden
             for lam in config.lambdas
             for seed in config.seeds
         ]
         controls = [
-            {**shared, "dataset": d.model_dump(), "hidden": hidden, "lam": 0.0, "seed": seed}
+            LayerSparsityTrial(**shared, dataset=d, hidden=hidden, lam=0.0, seed=seed)
             for d in config.datasets
             for hidden in config.controls
             for seed in config.seeds
         ]
         return out + controls
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+    def run_trial(self, trial: LayerSparsityTrial, context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
-        splits = load_splits(DatasetConfig(**trial["dataset"]))
-        nonneg = trial.get("inputs", "normalised") == "unit"
+        splits = load_splits(trial.dataset)
+        nonneg = trial.inputs == "unit"
         train_data, val_data, test_data = (_to_unit(d, splits) if nonneg else d for d in (splits.train, splits.val,
                                                                                           splits.test))
-        seed, lam = trial["seed"], float(trial["lam"])
+        seed, lam = trial.seed, trial.lam
         model = _model(trial, splits)
         params_original, flops_original = parameter_count(model), flops(model)
-        connection = ConnectionPenalty(trial["connection_lambda"]) if trial["connection_lambda"] > 0 else None
-        penalty = LayerPenalty(lam, trial.get("layer_weights"), input_nonnegative=nonneg) if lam > 0 else None
+        connection = ConnectionPenalty(trial.connection_lambda) if trial.connection_lambda > 0 else None
+        penalty = LayerPenalty(lam, trial.layer_weights, input_nonnegative=nonneg) if lam > 0 else None
         if connection is not None:
             penalty = connection + penalty if penalty is not None else connection
-        train_cfg, refit_cfg = TrainConfig(**trial["train"]), TrainConfig(**trial["refit"])
-        tag = f"{trial['dataset']['name']} λ={lam:g} seed {seed}"
+        train_cfg, refit_cfg = trial.train, trial.refit
+        tag = f"{trial.dataset.name} λ={lam:g} seed {seed}"
         device = context.torch_device()
-        trained = train_penalized(model, train_data, train_cfg, penalty, optimisation=trial["optimisation"],
+        trained = train_penalized(model, train_data, train_cfg, penalty, optimisation=trial.optimisation,
                                   seed=seed, progress=context.progress, desc=f"train {tag}", device=device)
         acc_penalised = evaluate(model, test_data)["accuracy"]
         model.cpu()  # the exact checks, the collapse and the latency are CPU computations
-        report = layer_report(model, val_data[0][: trial["report_samples"]], input_nonnegative=nonneg)
+        report = layer_report(model, val_data[0][: trial.report_samples], input_nonnegative=nonneg)
         collapsed_ids = identity_layers(model, input_nonnegative=nonneg)
         shallow = collapse(model, input_nonnegative=nonneg)
         with torch.no_grad():
             x = test_data[0][:2000]
             max_diff = float((shallow(x) - model(x)).abs().max())
         acc_collapsed = evaluate(shallow, test_data)["accuracy"]
-        refitted = refit(shallow, train_data, refit_cfg, penalty=connection, optimisation=trial["optimisation"],
+        refitted = refit(shallow, train_data, refit_cfg, penalty=connection, optimisation=trial.optimisation,
                          seed=seed + 1000, progress=context.progress, device=device)
         acc_refit = evaluate(shallow, test_data)["accuracy"]
         shallow.cpu()
         threads = torch.get_num_threads()
-        if trial["latency_threads"] is not None:
-            torch.set_num_threads(trial["latency_threads"])
+        if trial.latency_threads is not None:
+            torch.set_num_threads(trial.latency_threads)
         try:
             latency = measure_latency({"original": model, "collapsed": shallow}, splits.input_shape,
-                                      trial["latency_batch_sizes"], rounds=trial["latency_rounds"], seed=seed)
+                                      trial.latency_batch_sizes, rounds=trial.latency_rounds, seed=seed)
         finally:
             torch.set_num_threads(threads)
         row: dict[str, Any] = {
-            "dataset": trial["dataset"]["name"],
+            "dataset": trial.dataset.name,
             "lam": lam,
             "seed": seed,
-            "optimisation": trial["optimisation"],
-            "hidden_layers": len(trial["hidden"]),
+            "optimisation": trial.optimisation,
+            "hidden_layers": len(trial.hidden),
             "collapsed_layers": collapsed_ids,
             "n_collapsed": len(collapsed_ids),
-            "active_hidden_layers": len(trial["hidden"]) - len(collapsed_ids),
+            "active_hidden_layers": len(trial.hidden) - len(collapsed_ids),
             "linear_layers_after": len(shallow.layers),
             "test_accuracy_penalised": acc_penalised,
             "test_accuracy_collapsed": acc_collapsed,
@@ -235,20 +248,20 @@ class LayerSparsityStudy(StudyType):
             "params_collapsed": parameter_count(shallow),
             "flops_original": flops_original,
             "flops_collapsed": flops(shallow),
-            "inputs": trial.get("inputs", "normalised"),
+            "inputs": trial.inputs,
             "input_min": float(train_data[0].min()),
             "first_layer_collapsible": nonneg,
-            "layer_weights": trial.get("layer_weights"),
+            "layer_weights": trial.layer_weights,
             "negative_weight_fraction": [r.negative_weight_fraction for r in report],
             "negative_preactivation_fraction": [r.negative_preactivation_fraction for r in report],
-            "latency_threads": trial["latency_threads"] or threads,
+            "latency_threads": trial.latency_threads or threads,
             "train_seconds": trained.seconds,
             "refit_seconds": refitted.seconds,
             "history": [*history_entries(trained.history, phase="train"),
                         *history_entries(refitted.history, phase="refit")],
         }
         by = {(r.model, r.batch_size): r.median_s for r in latency}
-        for b in trial["latency_batch_sizes"]:
+        for b in trial.latency_batch_sizes:
             row[f"latency_original_b{b}_s"] = by[("original", b)]
             row[f"latency_collapsed_b{b}_s"] = by[("collapsed", b)]
             row[f"latency_ratio_b{b}"] = by[("collapsed", b)] / by[("original", b)]

@@ -49,6 +49,7 @@ from sparsewire.results.format import mean_std
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, check_cohort_precision, load_splits
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
 
 GRAPHML = "graphml"
@@ -126,41 +127,65 @@ class PriorStudyConfig(DeviceOption):
         return name
 
 
-NETWORK_KEYS = frozenset({"generator", "nodes", "params", "seed", "path", "graph_sha256"})
-"""Trial keys that differ between the networks of one cohort (everything else must be shared)."""
+class PriorTrial(TrialConfig):
+    """One trial of ``study: prior``: the network of one prior graph (a generator's draw of ``nodes`` nodes
+    with ``params`` and ``seed``, or a GraphML file) trained on ``dataset``."""
+
+    NETWORK_FIELDS = frozenset({"generator", "nodes", "params", "seed", "path", "graph_sha256"})
+
+    dataset: DatasetConfig
+    dataset_identity: dict[str, Any]
+    train: TrainConfig
+    activation: str
+    outputs: Literal["last-layer", "sinks"]
+    orientation: Recorded[Literal["edge-order", "random"]] = "random"
+    """Absent from a trial's dict when ``random``, the orientation of every run before issue 11."""
+    data_seed: Recorded[int | None] = None
+    """The study's batch order (``batch_order: shared``); None: shuffled by the trial's own seed."""
+    generator: str
+    nodes: int
+    params: dict[str, int | float]
+    path: Recorded[str | None] = None
+    graph_sha256: Recorded[str | None] = None
+    """The GraphML file's digest: the graph, not where it lies, is the identity."""
+    seed: int
+
+    @property
+    def batch_seed(self) -> int:
+        """The seed of the trial's batch order: the study's ``data_seed`` (shared) or the trial's own seed."""
+        return self.data_seed if self.data_seed is not None else self.seed
+
+    def generator_params(self) -> dict[str, Any]:
+        """Integer-valued parameters (k, m) back to int: YAML and JSON may carry them as floats."""
+        return _params(self.params)
 
 
-def data_seed(trial: dict[str, Any]) -> int:
-    """The seed of the trial's batch order: the study's ``data_seed`` (shared) or the trial's own seed."""
-    return trial.get("data_seed", trial["seed"])
-
-
-def build_network(trial: dict[str, Any], splits: Any) -> GraphNetwork:
+def build_network(trial: PriorTrial, splits: Any) -> GraphNetwork:
     """The trial's network (graph from its generator or file, initialised with its seed)."""
-    seed = trial["seed"]
-    if trial["generator"] == GRAPHML:
-        graph = load_graphml(trial["path"])
+    seed = trial.seed
+    if trial.generator == GRAPHML:
+        graph = load_graphml(trial.path)
     else:
-        graph = generate(trial["generator"], trial["nodes"], seed=seed, **_params(trial))
+        graph = generate(trial.generator, trial.nodes, seed=seed, **trial.generator_params())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GraphWarning)  # dead nodes are recorded by result_row instead
-        return GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes, activation=trial["activation"],
-                            seed=seed, outputs=trial["outputs"], orientation=trial.get("orientation", "random"))
+        return GraphNetwork(graph, math.prod(splits.input_shape), splits.num_classes, activation=trial.activation,
+                            seed=seed, outputs=trial.outputs, orientation=trial.orientation)
 
 
-def result_row(trial: dict[str, Any], net: GraphNetwork, test_accuracy: float, val_accuracy: float, result) -> dict[str, Any]:
+def result_row(trial: PriorTrial, net: GraphNetwork, test_accuracy: float, val_accuracy: float, result) -> dict[str, Any]:
     """One network's results row (the same whether it trained alone or in a cohort)."""
     masks = Masks.of(net)
     metrics = structure_metrics(net)
     row = {
-        "dataset": trial["dataset"]["name"],
-        "generator": trial["generator"],
-        "nodes_requested": trial["nodes"],
-        "params": trial["params"],
-        "seed": trial["seed"],
-        "orientation": trial.get("orientation", "random"),
-        "batch_order": "shared" if "data_seed" in trial else "per-network",
-        "data_seed": data_seed(trial),
+        "dataset": trial.dataset.name,
+        "generator": trial.generator,
+        "nodes_requested": trial.nodes,
+        "params": trial.params,
+        "seed": trial.seed,
+        "orientation": trial.orientation,
+        "batch_order": "per-network" if trial.data_seed is None else "shared",
+        "data_seed": trial.batch_seed,
         "test_accuracy": test_accuracy,
         "val_accuracy": val_accuracy,
         "weights_remaining": masks.remaining(),
@@ -179,15 +204,16 @@ def result_row(trial: dict[str, Any], net: GraphNetwork, test_accuracy: float, v
     return row
 
 
-def _params(trial: dict[str, Any]) -> dict[str, Any]:
+def _params(params: dict[str, Any]) -> dict[str, Any]:
     """Integer-valued parameters (k, m) back to int: YAML and JSON may carry them as floats."""
-    return {k: int(v) if float(v).is_integer() and k in ("k", "m", "tries") else v for k, v in trial["params"].items()}
+    return {k: int(v) if float(v).is_integer() and k in ("k", "m", "tries") else v for k, v in params.items()}
 
 
 @register
 class PriorStudy(StudyType):
     name = "prior"
     Config = PriorStudyConfig
+    TrialConfig = PriorTrial
 
     def check(self, config: PriorStudyConfig) -> None:
         load_splits(config.dataset)  # missing data fails here, before any training
@@ -196,51 +222,48 @@ class PriorStudy(StudyType):
                 load_graphml(prior.path)  # a missing or unreadable file fails here
                 continue
             for n in prior.nodes:
-                generate(prior.generator, n, seed=config.seeds[0], **_params({"params": prior.params}))
+                generate(prior.generator, n, seed=config.seeds[0], **_params(prior.params))
 
-    def trials(self, config: PriorStudyConfig) -> list[dict[str, Any]]:
-        shared = {"dataset": config.dataset.model_dump(), "dataset_identity": config.dataset.identity(),
-                  "train": config.train.model_dump(), "activation": config.activation, "outputs": config.outputs}
-        if config.orientation != "random":  # absent: the earlier random orientation, so recorded ids stay
-            shared["orientation"] = config.orientation
-        if config.batch_order == "shared":  # the data order is then the study's, not the trial's
-            shared["data_seed"] = config.data_seed
+    def trials(self, config: PriorStudyConfig) -> list[PriorTrial]:
+        shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "train": config.train,
+                  "activation": config.activation, "outputs": config.outputs, "orientation": config.orientation,
+                  "data_seed": config.data_seed if config.batch_order == "shared" else None}
         out = []
         for prior in config.priors:
             if prior.generator == GRAPHML:
                 path = Path(prior.path)
                 graph = load_graphml(path)
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()  # the graph, not where it lies, is the identity
-                out += [{**shared, "generator": GRAPHML, "nodes": graph.number_of_nodes(), "params": {},
-                         "path": str(path), "graph_sha256": digest, "seed": seed} for seed in config.seeds]
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out += [PriorTrial(**shared, generator=GRAPHML, nodes=graph.number_of_nodes(), params={},
+                                   path=str(path), graph_sha256=digest, seed=seed) for seed in config.seeds]
                 continue
-            out += [{**shared, "generator": prior.generator, "nodes": n, "params": dict(sorted(prior.params.items())),
-                     "seed": seed} for n in prior.nodes for seed in config.seeds]
+            out += [PriorTrial(**shared, generator=prior.generator, nodes=n, params=dict(sorted(prior.params.items())),
+                               seed=seed) for n in prior.nodes for seed in config.seeds]
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
+    def run_trial(self, trial: PriorTrial, context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
-        splits = load_splits(DatasetConfig(**trial["dataset"]))
+        splits = load_splits(trial.dataset)
         net = build_network(trial, splits)
-        torch.manual_seed(trial["seed"])
-        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=data_seed(trial),
-                       progress=context.progress, desc=f"{trial['generator']} n={trial['nodes']} seed {trial['seed']}",
+        torch.manual_seed(trial.seed)
+        result = train(net, splits.train, trial.train, val_data=splits.val, seed=trial.batch_seed,
+                       progress=context.progress, desc=f"{trial.generator} n={trial.nodes} seed {trial.seed}",
                        device=context.torch_device())
         test, val = evaluate(net, splits.test)["accuracy"], evaluate(net, splits.val)["accuracy"]
         row = result_row(trial, net.cpu(), test, val, result)
         return row | {"cohort_size": 1, "trial_seconds": time.perf_counter() - start}
 
-    def cohorts(self, config: PriorStudyConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+    def cohorts(self, config: PriorStudyConfig, trials: list[PriorTrial]) -> list[list[int]]:
         """Trials of a shared batch order and the same data, recipe and activation, in chunks of ``cohort_size``."""
         if config.batch_order != "shared" or config.cohort_size == 1:
             return [[i] for i in range(len(trials))]
         groups: dict[str, list[int]] = {}
         for i, trial in enumerate(trials):
-            shared = {k: v for k, v in trial.items() if k not in NETWORK_KEYS}
-            groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(i)
+            groups.setdefault(json.dumps(trial.cohort_key(), sort_keys=True, default=str), []).append(i)
         return [g[i:i + config.cohort_size] for g in groups.values() for i in range(0, len(g), config.cohort_size)]
 
-    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
+    def run_cohort(self, trials: list[PriorTrial],
+                   context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
         from sparsewire.cohorts import (
             DenseFeedForwardCohort,
             FeedForwardCohort,
@@ -257,7 +280,7 @@ class PriorStudy(StudyType):
             return
         first = trials[0]
         start = time.perf_counter()
-        splits = load_splits(DatasetConfig(**first["dataset"]))
+        splits = load_splits(first.dataset)
         nets, members = {}, []
         for index, trial in enumerate(trials):
             try:
@@ -269,13 +292,13 @@ class PriorStudy(StudyType):
             return
         device = context.torch_device()  # networks are built on the CPU (the same weights everywhere), then moved
         models = [nets[i].to(device) for i in members]
-        config = TrainConfig(**first["train"])
+        config = first.train
         # Clipping counts the gradients of masked weights (absent edges), as train() alone does: only the
         # dense cohort computes those; otherwise the edge-list cohort, whose cost follows the present edges.
         build = FeedForwardCohort if config.grad_clip is None else DenseFeedForwardCohort
         for pos, net, result in iter_train_cohort(
                 models, splits.train, config, build=build, val_data=splits.val,
-                seed=data_seed(first), progress=context.progress, desc=f"cohort of {len(models)} priors"):
+                seed=first.batch_seed, progress=context.progress, desc=f"cohort of {len(models)} priors"):
             index = members[pos]
             if result.stopped == "diverged":
                 yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)

@@ -42,6 +42,7 @@ from sparsewire.studies.common import (
     further_pruning_columns,
     load_splits,
 )
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, batches, evaluate, train
 
 BASELINE = "none"
@@ -99,29 +100,57 @@ class PruneStudyConfig(FurtherPruningOptions, DeviceOption):
         return [check_compression(v) for v in values]
 
 
-def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[str, Any]:
+class PruneTrial(TrialConfig):
+    """One trial of ``study: prune``: a model and seed, trained dense (or not, ``prune_at: init``), pruned by
+    ``method`` to ``compression`` on ``schedule`` with ``rewind``, and re-trained."""
+
+    dataset: DatasetConfig
+    dataset_identity: dict[str, Any]
+    """What determines the data (:meth:`DatasetConfig.identity`); keys the cached dense network."""
+    train: TrainConfig
+    retrain: TrainConfig
+    rewind_epoch: int
+    prune_batches: int
+    prunable: Recorded[str | None] = None
+    prune_at: Recorded[Literal["trained", "init"]] = "trained"
+    further_pruning: Recorded[list[float]] = []
+    further_pruning_method: Recorded[str | None] = None
+    model: ModelConfig
+    seed: int
+    rewind: Rewind
+    method: str
+    compression: float
+    schedule: Literal["one-shot", "iterative", "gradual"]
+    rate: float | None
+    rounds: Recorded[int | None] = None
+    """Rounds of the gradual schedule (only gradual trials have them)."""
+
+    def dense_key(self) -> dict[str, Any]:
+        """The cache key of the seed's dense network (shared by every trial that starts from it)."""
+        key = {"dense": 1, "dataset": self.dataset_identity, "model": self.model.model_dump(),
+               "train": self.train.model_dump(), "seed": self.seed, "rewind_epoch": self.rewind_epoch}
+        if self.prunable is not None:
+            key["prunable"] = self.prunable
+        return key
+
+
+def _dense(trial: PruneTrial, context: TrialContext, splits: Any) -> dict[str, Any]:
     """Train (or load) the dense network of one seed; keeps the init and the rewind point."""
-    model_cfg = ModelConfig(**trial["model"])
-    train_cfg = TrainConfig(**trial["train"])
-    seed = trial["seed"]
-    key = {"dense": 1, "dataset": trial["dataset_identity"], "model": trial["model"], "train": trial["train"], "seed": seed,
-           "rewind_epoch": trial["rewind_epoch"]}
-    if trial.get("prunable") is not None:
-        key["prunable"] = trial["prunable"]
+    seed = trial.seed
 
     def make() -> dict[str, Any]:
         torch.manual_seed(seed)
-        model = build(model_cfg, splits)  # built on the CPU: the same initial weights on every device
-        Masks(model, prunable=trial.get("prunable"))
+        model = build(trial.model, splits)  # built on the CPU: the same initial weights on every device
+        Masks(model, prunable=trial.prunable)
         init = snapshot(model)
         model.to(context.torch_device())
         point: dict[str, Any] = {}
 
         def keep(epoch: int, m: torch.nn.Module) -> None:
-            if epoch == trial["rewind_epoch"]:
+            if epoch == trial.rewind_epoch:
                 point["state"] = snapshot(m)
 
-        result = train(model, splits.train, train_cfg, val_data=splits.val, seed=seed, progress=context.progress,
+        result = train(model, splits.train, trial.train, val_data=splits.val, seed=seed, progress=context.progress,
                        desc=f"dense seed {seed}", on_epoch=keep, device=context.torch_device())
         return {
             "state": model.state_dict(),
@@ -133,83 +162,74 @@ def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[st
             "history": history_entries(result.history, phase="train", density=1.0),
         }
 
-    return cached(context.cache_dir, key, make)
+    return cached(context.cache_dir, trial.dense_key(), make)
 
 
 @register
 class PruneStudy(StudyType):
     name = "prune"
     Config = PruneStudyConfig
+    TrialConfig = PruneTrial
 
     def check(self, config: PruneStudyConfig) -> None:
         splits = load_splits(config.dataset)  # a missing or corrupt dataset fails here, before any training
         for model_cfg in config.models:
             Masks(build(model_cfg, splits), prunable=config.prunable)  # unknown model or nothing prunable fails here
 
-    def trials(self, config: PruneStudyConfig) -> list[dict[str, Any]]:
-        shared = {
-            "dataset": config.dataset.model_dump(),
-            "dataset_identity": config.dataset.identity(),
-            "train": config.train.model_dump(),
-            "retrain": config.retrain.model_dump(),
-            "rewind_epoch": config.rewind_epoch,
-            "prune_batches": config.prune_batches,
-        }
-        if config.prunable is not None:  # only when set, so default trials keep their ids
-            shared["prunable"] = config.prunable
-        if config.prune_at != "trained":  # likewise
-            shared["prune_at"] = config.prune_at
-        shared.update(config.trial_options())
+    def trials(self, config: PruneStudyConfig) -> list[PruneTrial]:
+        shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "train": config.train,
+                  "retrain": config.retrain, "rewind_epoch": config.rewind_epoch, "prune_batches": config.prune_batches,
+                  "prunable": config.prunable, "prune_at": config.prune_at, **config.trial_options()}
         rewinds = config.rewind if isinstance(config.rewind, list) else [config.rewind]
         out = []
         for model in config.models:
             for seed in config.seeds:
-                base = {**shared, "model": model.model_dump(), "seed": seed}
+                base = {**shared, "model": model, "seed": seed}
                 if config.baseline:
-                    out.append({**base, "rewind": "none", "method": BASELINE, "compression": 0.0,
-                                "schedule": "one-shot", "rate": None})
+                    out.append(PruneTrial(**base, rewind="none", method=BASELINE, compression=0.0, schedule="one-shot",
+                                          rate=None))
                 for method in config.methods:
                     if method == BASELINE:
                         continue
                     for sched in config.schedules:
                         for c in config.compressions:
                             for policy in rewinds:
-                                rate = config.iterative_rate if sched == "iterative" else None
-                                extra = {"rounds": config.gradual_rounds} if sched == "gradual" else {}
-                                out.append({**base, "rewind": policy, "method": method, "compression": c,
-                                            "schedule": sched, "rate": rate, **extra})
+                                out.append(PruneTrial(
+                                    **base, rewind=policy, method=method, compression=c, schedule=sched,
+                                    rate=config.iterative_rate if sched == "iterative" else None,
+                                    rounds=config.gradual_rounds if sched == "gradual" else None))
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        splits = load_splits(DatasetConfig(**trial["dataset"]))
-        at_init = trial.get("prune_at", "trained") == "init"
-        seed = trial["seed"]
+    def run_trial(self, trial: PruneTrial, context: TrialContext) -> dict[str, Any]:
+        splits = load_splits(trial.dataset)
+        at_init = trial.prune_at == "init"
+        seed = trial.seed
         torch.manual_seed(seed)
-        model = build(ModelConfig(**trial["model"]), splits)
-        masks = Masks(model, prunable=trial.get("prunable"))
+        model = build(trial.model, splits)
+        masks = Masks(model, prunable=trial.prunable)
         if at_init:  # the same initial weights _dense starts from; nothing trained yet
             dense = {"init": snapshot(model), "rewind_point": None, "test_accuracy": math.nan, "seconds": 0.0}
         else:
             dense = _dense(trial, context, splits)
             model.load_state_dict(dense["state"])
         model.to(context.torch_device())
-        retrain_cfg = TrainConfig(**trial["retrain"])
+        retrain_cfg = trial.retrain
         generator = torch.Generator().manual_seed(seed)
-        method = trial["method"]
-        rounds = [] if method == BASELINE else schedule(trial["schedule"], trial["compression"], trial["rate"] or 0.5,
-                                                      rounds=trial.get("rounds", 5))
+        method = trial.method
+        rounds = [] if method == BASELINE else schedule(trial.schedule, trial.compression, trial.rate or 0.5,
+                                                      rounds=trial.rounds if trial.rounds is not None else 5)
         before = evaluate(model, splits.test)["accuracy"]
         retrain_seconds = 0.0
         history = list(dense.get("history", []))  # (cache files written before issue 16 hold none)
         start = time.perf_counter()
         for i, target in enumerate(rounds):
-            data = batches(splits.train, 128, generator)[: trial["prune_batches"]] if resolve_method(method).needs_data else None
+            data = batches(splits.train, 128, generator)[: trial.prune_batches] if resolve_method(method).needs_data else None
             prune(model, target, method, masks=masks, batches=data, generator=generator)
             before = evaluate(model, splits.test)["accuracy"]
-            if trial["rewind"] == "reinit":  # same structure, fresh random weights
+            if trial.rewind == "reinit":  # same structure, fresh random weights
                 reinitialize(model, masks, seed=seed + 7919 * (i + 1))
-            elif trial["rewind"] != "none":
-                point = dense["init"] if trial["rewind"] == "init" else dense["rewind_point"]
+            elif trial.rewind != "none":
+                point = dense["init"] if trial.rewind == "init" else dense["rewind_point"]
                 rewind(model, point, masks)
             result = train(model, splits.train, retrain_cfg, val_data=splits.val, seed=seed + 1000 * (i + 1),
                            masks=masks, progress=context.progress, desc=f"{method} {target:.3f}")
@@ -222,14 +242,14 @@ class PruneStudy(StudyType):
             history += history_entries(result.history, phase="retrain", round=0, density=masks.density())
         counts = masks.counts()
         return {
-            "dataset": trial["dataset"]["name"],
-            "model": trial["model"]["name"],
+            "dataset": trial.dataset.name,
+            "model": trial.model.name,
             "method": method,
-            "schedule": trial["schedule"],
-            "rate": trial["rate"],
-            "rewind": trial["rewind"],
-            "prune_at": trial.get("prune_at", "trained"),
-            "compression": trial["compression"],
+            "schedule": trial.schedule,
+            "rate": trial.rate,
+            "rewind": trial.rewind,
+            "prune_at": trial.prune_at,
+            "compression": trial.compression,
             "seed": seed,
             "test_accuracy": evaluate(model, splits.test)["accuracy"],
             "test_accuracy_before_retrain": before,

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import torch
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from sparsewire.masks import Masks
 from sparsewire.models.recurrent import CELLS, RecurrentClassifier, recurrent_masks, recurrent_weight_names
@@ -35,6 +35,7 @@ from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DeviceOption, cached
+from sparsewire.studies.trials import TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
 
 PAPER_BASE_ACCURACY = {"rnn-tanh": 0.937, "rnn-relu": 1.0, "gru": 1.0, "lstm": 1.0}
@@ -123,52 +124,85 @@ def magnitude_prune(model: torch.nn.Module, masks: Masks, target: str, fraction:
     return names
 
 
-def build_classifier(cell: str, model: Mapping[str, Any], seed: int) -> RecurrentClassifier:
+class ReberPruneTrial(TrialConfig):
+    """One trial of ``study: reber-prune``: the dense ``cell`` network of ``seed``, its ``target`` recurrent
+    weights magnitude-pruned by ``percent`` with ``allocation``, re-trained.
+
+    ``model`` enters the trial's dict as :meth:`~sparsewire.reber.config.RecurrentModelConfig.identity`
+    (``readout`` and ``padding_embedding`` only when not at the behaviour of the runs before they existed).
+    """
+
+    data: ReberDataConfig
+    data_identity: dict[str, Any]
+    """What determines the data (:meth:`ReberDataConfig.identity`); keys the cached dense network."""
+    model: RecurrentModelConfig
+    train: TrainConfig
+    retrain: TrainConfig
+    threads: int
+    cell: Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+    seed: int
+    target: Literal["i2h", "h2h", "both"]
+    allocation: Literal["global", "per-layer"]
+    percent: float
+
+    @field_serializer("model")
+    def _model_identity(self, model: RecurrentModelConfig) -> dict[str, Any]:
+        return model.identity()
+
+    @property
+    def eval_batch_size(self) -> int:
+        """With ``readout: last-step`` the training batch size (file order), as the authors' loaders read their
+        test set, since each string then runs through its batch's padding; otherwise 2048."""
+        return self.train.batch_size if self.model.readout == "last-step" else 2048
+
+    def dense_key(self) -> dict[str, Any]:
+        """The cache key of the dense network of this trial's (cell, seed)."""
+        return {"reber-dense": 1, "data": self.data_identity, "cell": self.cell, "model": self.model.identity(),
+                "train": self.train.model_dump(), "seed": self.seed}
+
+
+def build_classifier(cell: str, model: RecurrentModelConfig, seed: int) -> RecurrentClassifier:
     torch.manual_seed(seed)
-    net = RecurrentClassifier(cell, VOCAB_SIZE, model["hidden_size"], 2, num_layers=model["num_layers"],
-                              embedding_dim=model["embedding_dim"], readout=model.get("readout", "last-valid"),
-                              padding_embedding=model.get("padding_embedding", "zero"))
+    net = RecurrentClassifier(cell, VOCAB_SIZE, model.hidden_size, 2, num_layers=model.num_layers,
+                              embedding_dim=model.embedding_dim, readout=model.readout,
+                              padding_embedding=model.padding_embedding)
     recurrent_masks(net)
     return net
 
 
-def _evaluate(net: torch.nn.Module, data: Any, trial: dict[str, Any]) -> float:
-    """Accuracy; with ``readout: last-step`` in batches of the training batch size (file order), as the
-    authors' loaders read their test set, since each string then runs through its batch's padding."""
-    last_step = trial["model"].get("readout") == "last-step"
-    return evaluate(net, data, batch_size=int(trial["train"]["batch_size"]) if last_step else 2048)["accuracy"]
+def _evaluate(net: torch.nn.Module, data: Any, trial: ReberPruneTrial) -> float:
+    """Accuracy in the trial's test batches (:attr:`ReberPruneTrial.eval_batch_size`)."""
+    return evaluate(net, data, batch_size=trial.eval_batch_size)["accuracy"]
 
 
-def _dense(trial: dict[str, Any], context: TrialContext, splits: Any) -> dict[str, Any]:
+def _dense(trial: ReberPruneTrial, context: TrialContext, splits: Any) -> dict[str, Any]:
     """Train (or load from the cache) the dense network of one (cell, seed)."""
-    key = {"reber-dense": 1, "data": trial["data_identity"], "cell": trial["cell"], "model": trial["model"],
-           "train": trial["train"], "seed": trial["seed"]}
 
     def make() -> dict[str, Any]:
-        net = build_classifier(trial["cell"], trial["model"], trial["seed"])
-        result = train(net, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, seed=trial["seed"],
-                       progress=context.progress, desc=f"dense {trial['cell']} seed {trial['seed']}",
+        net = build_classifier(trial.cell, trial.model, trial.seed)
+        result = train(net, splits.train, trial.train, val_data=splits.val, seed=trial.seed,
+                       progress=context.progress, desc=f"dense {trial.cell} seed {trial.seed}",
                        device=context.torch_device())
         return {"state": net.state_dict(), "test_accuracy": _evaluate(net, splits.test, trial),
                 "val_accuracy": _evaluate(net, splits.val, trial) if len(splits.val[0]) else float("nan"),
                 "seconds": result.seconds, "epochs": result.epochs,
                 "history": history_entries(result.history, phase="train", density=1.0)}
 
-    return cached(context.cache_dir, key, make)
+    return cached(context.cache_dir, trial.dense_key(), make)
 
 
 @register
 class ReberPruneStudy(StudyType):
     name = "reber-prune"
     Config = ReberPruneConfig
+    TrialConfig = ReberPruneTrial
 
     def check(self, config: ReberPruneConfig) -> None:
         config.data.load()  # missing or corrupt CSVs fail here, before any training
 
-    def trials(self, config: ReberPruneConfig) -> list[dict[str, Any]]:
-        shared = {"data": config.data.model_dump(), "data_identity": config.data.identity(),
-                  "model": config.model.identity(), "train": config.train.model_dump(),
-                  "retrain": config.retrain.model_dump(), "threads": config.threads}
+    def trials(self, config: ReberPruneConfig) -> list[ReberPruneTrial]:
+        shared = {"data": config.data, "data_identity": config.data.identity(), "model": config.model,
+                  "train": config.train, "retrain": config.retrain, "threads": config.threads}
         out = []
         for cell in config.cells:
             for seed in config.seeds:
@@ -177,29 +211,29 @@ class ReberPruneStudy(StudyType):
                     allocations = config.allocations if matrices > 1 else ["per-layer"]
                     for allocation in dict.fromkeys(allocations):
                         for percent in config.percents:
-                            out.append({**shared, "cell": cell, "seed": seed, "target": target,
-                                        "allocation": allocation, "percent": float(percent)})
+                            out.append(ReberPruneTrial(**shared, cell=cell, seed=seed, target=target,
+                                                       allocation=allocation, percent=float(percent)))
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        torch.set_num_threads(trial["threads"])
-        splits = ReberDataConfig(**trial["data"]).load()
+    def run_trial(self, trial: ReberPruneTrial, context: TrialContext) -> dict[str, Any]:
+        torch.set_num_threads(trial.threads)
+        splits = trial.data.load()
         dense = _dense(trial, context, splits)
         start = time.perf_counter()
-        net = build_classifier(trial["cell"], trial["model"], trial["seed"])
+        net = build_classifier(trial.cell, trial.model, trial.seed)
         net.load_state_dict(dense["state"])
         net.to(context.torch_device())
         masks = Masks.of(net)
-        names = magnitude_prune(net, masks, trial["target"], trial["percent"] / 100, trial["allocation"])
+        names = magnitude_prune(net, masks, trial.target, trial.percent / 100, trial.allocation)
         before = _evaluate(net, splits.test, trial)
-        result = train(net, splits.train, TrainConfig(**trial["retrain"]), val_data=splits.val,
-                       seed=trial["seed"] + 1000, masks=masks, progress=context.progress,
-                       desc=f"retrain {trial['cell']} {trial['target']} {trial['percent']:g}%")
+        result = train(net, splits.train, trial.retrain, val_data=splits.val,
+                       seed=trial.seed + 1000, masks=masks, progress=context.progress,
+                       desc=f"retrain {trial.cell} {trial.target} {trial.percent:g}%")
         kept = sum(int(masks[n].sum()) for n in names)
         total = sum(masks[n].numel() for n in names)
         return {
-            "cell": trial["cell"], "seed": trial["seed"], "target": trial["target"],
-            "allocation": trial["allocation"], "prune_percent": trial["percent"],
+            "cell": trial.cell, "seed": trial.seed, "target": trial.target,
+            "allocation": trial.allocation, "prune_percent": trial.percent,
             "sparsity_target": 1 - kept / total,
             "density_recurrent": masks.density(),
             "params_remaining": masks.remaining(), "params_total": masks.total(),

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from sparsewire.reber.config import ReberDataConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
@@ -35,6 +35,7 @@ from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DeviceOption, cached, check_cohort_precision, recurrent_cohort_runs
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
 
 
@@ -99,6 +100,37 @@ class ReberSearchConfig(DeviceOption):
         return min(p.min_nodes for p in self.priors), max(p.max_nodes for p in self.priors)
 
 
+class ReberSearchTrial(TrialConfig):
+    """One trial of ``study: reber-search``: structure ``rank`` of ``kind`` ``search`` (the search of
+    ``search_seed``'s rank-th best distinct structure) or ``random`` (the rank-th fresh prior of that seed),
+    trained with ``train_seed``. Random trials carry no ``search`` or ``node_range`` (they use neither)."""
+
+    data: ReberDataConfig
+    train: TrainConfig
+    cell: Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+    embedding_dim: int | None
+    threads: int
+    predictor: PredictorSource
+    search: Recorded[SearchSettings | None] = None
+    priors: list[PriorConfig]
+    node_range: Recorded[list[int] | None] = None
+    kind: Literal["search", "random"]
+    search_seed: int
+    rank: int
+    train_seed: int
+
+    @field_serializer("priors")
+    def _prior_identities(self, priors: list[PriorConfig]) -> list[dict[str, Any]]:
+        return [p.identity() for p in priors]  # tries only for connected-watts-strogatz (PriorConfig.identity)
+
+    def search_spec(self) -> dict[str, Any]:
+        """What determines the search of ``search_seed`` (its cache key and checkpoint name)."""
+        if self.search is None or self.node_range is None:
+            raise ValueError(f"a {self.kind} trial runs no search")
+        return {"search": self.search.model_dump(), "predictor": self.predictor.model_dump(),
+                "priors": [p.identity() for p in self.priors], "node_range": self.node_range, "seed": self.search_seed}
+
+
 @functools.lru_cache(maxsize=4)
 def _fitness(source_json: str):
     from sparsewire.architecture_search import PredictorFitness
@@ -107,72 +139,71 @@ def _fitness(source_json: str):
     return PredictorFitness(source.results, target=source.target, predictor=source.predictor, where=source.where)
 
 
-def fitness_of(source: dict[str, Any]):
+def fitness_of(source: PredictorSource):
     """The (process-cached) predictor fitness a trial's ``predictor`` section describes."""
-    return _fitness(json.dumps(source, sort_keys=True))
+    return _fitness(json.dumps(source.model_dump(), sort_keys=True))
 
 
-def _prior_graph(priors: list[dict[str, Any]], seed: int, index: int):
+def _prior_graph(priors: list[PriorConfig], seed: int, index: int):
     """Prior graph ``index`` of a draw: generators alternate, nodes uniform in the generator's range."""
     from sparsewire.graphs.priors import generate
 
-    prior = PriorConfig(**priors[index % len(priors)])
+    prior = priors[index % len(priors)]
     nodes = draw_nodes(seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
     return generate(prior.generator, nodes, seed=seed * 1_000_003 + index, **prior.params(nodes))
 
 
-def _network(trial: dict[str, Any], context: TrialContext):
+def _network(trial: ReberSearchTrial, context: TrialContext):
     """The trial's untrained network and the row fields known before training (structure, prediction)."""
     from sparsewire.architecture_search.genetic import from_key
     from sparsewire.architecture_search.operators import canonical
     from sparsewire.graphs.features import structural_features
     from sparsewire.models.recurrent import GraphRecurrentClassifier
 
-    fitness = fitness_of(trial["predictor"])
+    fitness = fitness_of(trial.predictor)
     extra: dict[str, Any] = {}
-    if trial["kind"] == "search":
+    if trial.kind == "search":
         found = _search(trial, context)
-        if trial["rank"] >= len(found["top"]):
+        if trial.rank >= len(found["top"]):
             raise ValueError(f"the search found only {len(found['top'])} distinct structures; rank "
-                             f"{trial['rank']} does not exist (lower top_k or raise the population)")
-        genome, _ = found["top"][trial["rank"]]
+                             f"{trial.rank} does not exist (lower top_k or raise the population)")
+        genome, _ = found["top"][trial.rank]
         dag = from_key(genome)
         extra = {"search_best_per_generation": [h["best"] for h in found["history"]],
                  "search_mean_per_generation": [h["mean"] for h in found["history"]],
                  "search_evaluations": found["evaluations"]}
     else:
-        seed = 20_000 + trial["search_seed"]
-        dag = canonical(_prior_graph(trial["priors"], seed, trial["rank"]), seed=seed + trial["rank"])
+        seed = 20_000 + trial.search_seed
+        dag = canonical(_prior_graph(trial.priors, seed, trial.rank), seed=seed + trial.rank)
     predicted = fitness(dag)
     features = structural_features(dag)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                         embedding_dim=trial["embedding_dim"], seed=trial["train_seed"])
+        model = GraphRecurrentClassifier(dag, trial.cell, 2, vocab_size=VOCAB_SIZE,
+                                         embedding_dim=trial.embedding_dim, seed=trial.train_seed)
     return model, {
-        "kind": trial["kind"], "search_seed": trial["search_seed"], "rank": trial["rank"],
-        "train_seed": trial["train_seed"], "cell": trial["cell"],
-        "structure": f"{trial['kind']}-{trial['search_seed']}-{trial['rank']}",
+        "kind": trial.kind, "search_seed": trial.search_seed, "rank": trial.rank,
+        "train_seed": trial.train_seed, "cell": trial.cell,
+        "structure": f"{trial.kind}-{trial.search_seed}-{trial.rank}",
         "predicted_accuracy": predicted, **features, "feature_convention": "stier2021",
         "warnings": [str(w.message) for w in caught][:3], **extra,
     }
 
 
-def _search(trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-    """Run (or load) the genetic search of ``trial['search_seed']``."""
+def _search(trial: ReberSearchTrial, context: TrialContext) -> dict[str, Any]:
+    """Run (or load) the genetic search of the trial's ``search_seed``."""
     from sparsewire.architecture_search import SearchConfig, genetic_search
     from sparsewire.architecture_search.genetic import key
 
-    seed = trial["search_seed"]
-    low, high = trial["node_range"]
-    settings = SearchConfig(**trial["search"], min_nodes=low, max_nodes=high, seed=seed)
-    spec = {"search": trial["search"], "predictor": trial["predictor"], "priors": trial["priors"],
-            "node_range": trial["node_range"], "seed": seed}
+    spec = trial.search_spec()
+    seed = trial.search_seed
+    low, high = spec["node_range"]
+    settings = SearchConfig(**spec["search"], min_nodes=low, max_nodes=high, seed=seed)
 
     def make() -> dict[str, Any]:
-        initial = [_prior_graph(trial["priors"], 10_000 + seed, i) for i in range(settings.population)]
+        initial = [_prior_graph(trial.priors, 10_000 + seed, i) for i in range(settings.population)]
         checkpoint = context.cache_dir / f"search-{config_hash(spec)}.json"
-        result = genetic_search(initial, fitness_of(trial["predictor"]), settings, checkpoint=checkpoint,
+        result = genetic_search(initial, fitness_of(trial.predictor), settings, checkpoint=checkpoint,
                                 progress=context.progress)
         distinct: dict[Any, float] = {}
         for graph, value in zip(result.graphs, result.fitness, strict=True):
@@ -187,56 +218,56 @@ def _search(trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
 class ReberSearchStudy(StudyType):
     name = "reber-search"
     Config = ReberSearchConfig
+    TrialConfig = ReberSearchTrial
 
     def check(self, config: ReberSearchConfig) -> None:
         config.data.load()
-        fitness_of(config.predictor.model_dump())  # a missing or unusable predictor table fails here
+        fitness_of(config.predictor)  # a missing or unusable predictor table fails here
 
-    def trials(self, config: ReberSearchConfig) -> list[dict[str, Any]]:
-        shared = {"data": config.data.model_dump(), "train": config.train.model_dump(), "cell": config.cell,
-                  "embedding_dim": config.embedding_dim, "threads": config.threads,
-                  "predictor": config.predictor.model_dump()}
-        search = {"search": config.search.model_dump(), "priors": [p.identity() for p in config.priors],
-                  "node_range": list(config.node_range())}
+    def trials(self, config: ReberSearchConfig) -> list[ReberSearchTrial]:
+        shared = {"data": config.data, "train": config.train, "cell": config.cell,
+                  "embedding_dim": config.embedding_dim, "threads": config.threads, "predictor": config.predictor,
+                  "priors": config.priors}
+        search = {"search": config.search, "node_range": list(config.node_range())}
         out = []
         for seed in config.search_seeds:
             for rank in range(config.top_k):
-                out += [{**shared, **search, "kind": "search", "search_seed": seed, "rank": rank, "train_seed": t}
+                out += [ReberSearchTrial(**shared, **search, kind="search", search_seed=seed, rank=rank, train_seed=t)
                         for t in config.train_seeds]
             for index in range(config.random_k):
-                out += [{**shared, "priors": search["priors"], "kind": "random", "search_seed": seed, "rank": index,
-                         "train_seed": t} for t in config.train_seeds]
+                out += [ReberSearchTrial(**shared, kind="random", search_seed=seed, rank=index, train_seed=t)
+                        for t in config.train_seeds]
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        torch.set_num_threads(trial["threads"])
+    def run_trial(self, trial: ReberSearchTrial, context: TrialContext) -> dict[str, Any]:
+        torch.set_num_threads(trial.threads)
         start = time.perf_counter()
         model, row = _network(trial, context)
-        splits = ReberDataConfig(**trial["data"]).load()
-        result = train(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
-                       seed=trial["train_seed"], progress=context.progress,
-                       desc=f"{trial['kind']} {trial['search_seed']}/{trial['rank']} seed {trial['train_seed']}",
+        splits = trial.data.load()
+        result = train(model, splits.train, trial.train, val_data=splits.val,
+                       seed=trial.train_seed, progress=context.progress,
+                       desc=f"{trial.kind} {trial.search_seed}/{trial.rank} seed {trial.train_seed}",
                        device=context.torch_device())
         return row | {"test_accuracy": evaluate(model, splits.test)["accuracy"], "val_accuracy": result.best_val_accuracy,
                       "epochs": result.epochs, "train_seconds": result.seconds,
                       "trial_seconds": time.perf_counter() - start, "history": history_entries(result.history)}
 
-    def cohorts(self, config: ReberSearchConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+    def cohorts(self, config: ReberSearchConfig, trials: list[ReberSearchTrial]) -> list[list[int]]:
         """Every structure trained with one seed sees that seed's batches: they train together in cohorts of
         ``cohort_size`` (nothing a trial computes changes, so no trial id does)."""
         by_seed: dict[int, list[int]] = {}
         for i, trial in enumerate(trials):
-            by_seed.setdefault(trial["train_seed"], []).append(i)
+            by_seed.setdefault(trial.train_seed, []).append(i)
         size = config.cohort_size
         return [g[i:i + size] for g in by_seed.values() for i in range(0, len(g), size)]
 
-    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
+    def run_cohort(self, trials: list[ReberSearchTrial], context: TrialContext):
         first = trials[0]
-        torch.set_num_threads(first["threads"])
-        splits = ReberDataConfig(**first["data"]).load()
+        torch.set_num_threads(first.threads)
+        splits = first.data.load()
         for index, outcome in recurrent_cohort_runs(
-                trials, lambda trial: _network(trial, context), splits, TrainConfig(**first["train"]),
-                seed=first["train_seed"], context=context, eval_batch_size=2048, desc=f"cohort of {len(trials)}"):
+                trials, lambda trial: _network(trial, context), splits, first.train,
+                seed=first.train_seed, context=context, eval_batch_size=2048, desc=f"cohort of {len(trials)}"):
             if isinstance(outcome, BaseException):
                 yield index, outcome
                 continue

@@ -52,6 +52,7 @@ from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import check_cohort_precision, recurrent_cohort_runs
+from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
 
 GENERATORS = ("barabasi-albert", "watts-strogatz", "connected-watts-strogatz")
@@ -168,71 +169,95 @@ class ReberStructureConfig(BaseModel):
         check_cohort_precision(self.train.precision, self.batch_order == "shared" and self.cohort_size > 1)
         return self
 
-    def conventions(self) -> dict[str, str]:
-        """The network conventions that join every trial's config: only those not at the behaviour of the
-        runs recorded before they existed (random orientation, last-valid read-out, zero padding), so those
-        runs keep their trial ids and every other convention gets new ones."""
-        out = {}
-        if self.orientation != "random":
-            out["orientation"] = self.orientation
-        if self.readout != "last-valid":
-            out["readout"] = self.readout
-        if self.padding_embedding != "zero":
-            out["padding_embedding"] = self.padding_embedding
-        if self.batch_order == "shared":  # the data order is then the study's, not the network's
-            out["data_seed"] = self.seed
-        return out
+    def conventions(self) -> dict[str, Any]:
+        """The network conventions every trial carries (its :class:`ReberStructureTrial` leaves out those at
+        the behaviour of the runs recorded before they existed), and ``data_seed`` with a shared batch order."""
+        return {"orientation": self.orientation, "readout": self.readout, "padding_embedding": self.padding_embedding,
+                "data_seed": self.seed if self.batch_order == "shared" else None}
 
 
-def eval_batch_size(trial: dict[str, Any]) -> int:
-    """Test batches: with ``readout: last-step`` a string's prediction depends on its batch's padding, so
-    the test set is read in batches of the training batch size, as the authors' loaders did (in file order,
-    not shuffled); otherwise in batches of 2048 (the read-out is then independent of batching)."""
-    return int(trial["train"]["batch_size"]) if trial.get("readout") == "last-step" else 2048
+class ReberStructureTrial(TrialConfig):
+    """One trial of ``study: reber-structure``: network ``index`` of ``generator`` (``nodes`` nodes, ``params``,
+    ``graph_seed``) as a recurrent ``cell`` network, trained on the Reber data.
+
+    ``orientation``, ``readout``, ``padding_embedding``, ``data_seed`` and ``train_seed`` are
+    :data:`~sparsewire.studies.trials.Recorded`: at the behaviour of the runs before they existed (random
+    orientation, last-valid read-out, zero padding, batches shuffled by the network's seed, one run per
+    graph seeded by it) they are not part of the trial's dict, so those runs keep their ids.
+    """
+
+    NETWORK_FIELDS = frozenset({"generator", "nodes", "params", "graph_seed", "index", "train_seed", "embedding_dim"})
+
+    data: ReberDataConfig
+    train: TrainConfig
+    embedding_dim: int | Literal["first-layer"] | None
+    threads: int
+    orientation: Recorded[Literal["edge-order", "random"]] = "random"
+    readout: Recorded[Literal["last-valid", "last-step"]] = "last-valid"
+    padding_embedding: Recorded[Literal["zero", "learned"]] = "zero"
+    data_seed: Recorded[int | None] = None
+    cell: Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+    generator: Literal["barabasi-albert", "watts-strogatz", "connected-watts-strogatz"]
+    nodes: int
+    params: dict[str, int | float]
+    graph_seed: int
+    index: int
+    train_seed: Recorded[int | None] = None
+
+    @property
+    def network_seed(self) -> int:
+        """The seed of the network's initialisation (and, with ``batch_order: per-network``, of its data order)."""
+        return self.train_seed if self.train_seed is not None else self.graph_seed
+
+    @property
+    def batch_seed(self) -> int:
+        """The seed of the training batch order: the study's (shared) or the network's."""
+        return self.data_seed if self.data_seed is not None else self.network_seed
+
+    @property
+    def eval_batch_size(self) -> int:
+        """Test batches: with ``readout: last-step`` a string's prediction depends on its batch's padding, so
+        the test set is read in batches of the training batch size, as the authors' loaders did (in file order,
+        not shuffled); otherwise in batches of 2048 (the read-out is then independent of batching)."""
+        return self.train.batch_size if self.readout == "last-step" else 2048
+
+    def cohort_key(self) -> dict[str, Any]:
+        """Members of one cohort share everything but the network, and embed characters alike (or all one-hot)."""
+        return super().cohort_key() | {"one_hot": self.embedding_dim is None}
 
 
-NETWORK_KEYS = frozenset({"generator", "nodes", "params", "graph_seed", "index", "train_seed", "embedding_dim"})
-"""Trial keys that differ between the networks of one cohort (everything else must be shared)."""
-
-
-def network_seed(trial: dict[str, Any]) -> int:
-    """The seed of a network's initialisation (and, with ``batch_order: per-network``, of its data order)."""
-    return trial.get("train_seed", trial["graph_seed"])
-
-
-def build_network(trial: dict[str, Any]):
+def build_network(trial: ReberStructureTrial):
     """The trial's network, the 23 features of the DAG it is built on, and the warnings its construction gave."""
     from sparsewire.graphs.build import orient
     from sparsewire.graphs.features import structural_features
     from sparsewire.graphs.priors import generate
     from sparsewire.models.recurrent import GraphRecurrentClassifier
 
-    graph = generate(trial["generator"], trial["nodes"], seed=trial["graph_seed"], **trial["params"])
-    orientation = trial.get("orientation", "random")  # absent: a trial of the earlier, random orientation
+    graph = generate(trial.generator, trial.nodes, seed=trial.graph_seed, **trial.params)
     # Orient once (random orientations seeded by the graph, not the training seed), then initialise with the
     # run's seed; the network is built on this DAG.
-    dag = orient(graph, orientation, trial["graph_seed"])
+    dag = orient(graph, trial.orientation, trial.graph_seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = GraphRecurrentClassifier(dag, trial["cell"], 2, vocab_size=VOCAB_SIZE,
-                                         embedding_dim=trial["embedding_dim"], seed=network_seed(trial),
-                                         readout=trial.get("readout", "last-valid"),
-                                         padding_embedding=trial.get("padding_embedding", "zero"))
+        model = GraphRecurrentClassifier(dag, trial.cell, 2, vocab_size=VOCAB_SIZE,
+                                         embedding_dim=trial.embedding_dim, seed=trial.network_seed,
+                                         readout=trial.readout, padding_embedding=trial.padding_embedding)
     # The features of the DAG the network was built on, so that the directed counts (layers, first and last
     # layer) describe this network.
     return model, structural_features(model.graph_rnn.dag), [str(w.message) for w in caught][:3]
 
 
-def result_row(trial: dict[str, Any], model, features: dict, caught: list[str], test_accuracy: float, result) -> dict[str, Any]:
+def result_row(trial: ReberStructureTrial, model, features: dict, caught: list[str], test_accuracy: float,
+               result) -> dict[str, Any]:
     """One network's results row (the same whether it trained alone or in a cohort)."""
     masks = Masks.of(model)
     return {
-        "cell": trial["cell"], "generator": trial["generator"], "index": trial["index"],
-        "graph_seed": trial["graph_seed"], **({"train_seed": trial["train_seed"]} if "train_seed" in trial else {}),
-        **{f"param_{k}": v for k, v in trial["params"].items()},
-        "orientation": trial.get("orientation", "random"), "readout": trial.get("readout", "last-valid"),
-        "batch_order": "shared" if "data_seed" in trial else "per-network",
-        "data_seed": trial.get("data_seed", network_seed(trial)),
+        "cell": trial.cell, "generator": trial.generator, "index": trial.index,
+        "graph_seed": trial.graph_seed, **({"train_seed": trial.train_seed} if trial.train_seed is not None else {}),
+        **{f"param_{k}": v for k, v in trial.params.items()},
+        "orientation": trial.orientation, "readout": trial.readout,
+        "batch_order": "per-network" if trial.data_seed is None else "shared",
+        "data_seed": trial.batch_seed,
         "embedding_size": model.graph_rnn.input_size,
         **features, "feature_convention": "stier2021",
         "layer_sizes": list(model.graph_rnn.structure.sizes),
@@ -255,15 +280,16 @@ def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> in
 class ReberStructureStudy(StudyType):
     name = "reber-structure"
     Config = ReberStructureConfig
+    TrialConfig = ReberStructureTrial
 
     def check(self, config: ReberStructureConfig) -> None:
         from sparsewire.graphs.features import FEATURE_NAMES  # noqa: F401 - the graphs package must be present
 
         config.data.load()
 
-    def trials(self, config: ReberStructureConfig) -> list[dict[str, Any]]:
-        shared = {"data": config.data.model_dump(), "train": config.train.model_dump(),
-                  "embedding_dim": config.embedding_dim, "threads": config.threads, **config.conventions()}
+    def trials(self, config: ReberStructureConfig) -> list[ReberStructureTrial]:
+        shared = {"data": config.data, "train": config.train, "embedding_dim": config.embedding_dim,
+                  "threads": config.threads, **config.conventions()}
         out = []
         for index in range(max(p.networks for p in config.priors)):
             for prior in config.priors:
@@ -272,53 +298,47 @@ class ReberStructureStudy(StudyType):
                 nodes = draw_nodes(config.seed, prior.generator, index, prior.min_nodes, prior.max_nodes)
                 graph_seed = config.seed * 1_000_003 + index
                 for cell in config.cells:
-                    trial = {**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
-                             "params": prior.params(nodes), "graph_seed": graph_seed, "index": index}
-                    if config.train_seeds is None:
-                        out.append(trial)  # no train_seed key: ids of single-run studies stay as they were
-                    else:
-                        out += [{**trial, "train_seed": s} for s in config.train_seeds]
+                    network = {**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
+                               "params": prior.params(nodes), "graph_seed": graph_seed, "index": index}
+                    out += [ReberStructureTrial(**network, train_seed=s) for s in config.train_seeds or [None]]
         return out
 
-    def run_trial(self, trial: dict[str, Any], context: TrialContext) -> dict[str, Any]:
-        torch.set_num_threads(trial["threads"])
+    def run_trial(self, trial: ReberStructureTrial, context: TrialContext) -> dict[str, Any]:
+        torch.set_num_threads(trial.threads)
         start = time.perf_counter()
-        splits = ReberDataConfig(**trial["data"]).load()
+        splits = trial.data.load()
         model, features, caught = build_network(trial)
         device = context.torch_device()
-        result = train(model.to(device), splits.train, TrainConfig(**trial["train"]), val_data=splits.val,
-                       seed=trial.get("data_seed", network_seed(trial)), progress=context.progress,
-                       desc=f"{trial['cell']} {trial['generator']} n={trial['nodes']}", device=device)
-        test = evaluate(model, splits.test, batch_size=eval_batch_size(trial), device=device)["accuracy"]
+        result = train(model.to(device), splits.train, trial.train, val_data=splits.val, seed=trial.batch_seed,
+                       progress=context.progress, desc=f"{trial.cell} {trial.generator} n={trial.nodes}", device=device)
+        test = evaluate(model, splits.test, batch_size=trial.eval_batch_size, device=device)["accuracy"]
         model.cpu()
         return result_row(trial, model, features, caught, test, result) | {"trial_seconds": time.perf_counter() - start}
 
-    def cohorts(self, config: ReberStructureConfig, trials: list[dict[str, Any]]) -> list[list[int]]:
+    def cohorts(self, config: ReberStructureConfig, trials: list[ReberStructureTrial]) -> list[list[int]]:
         """Trials of a shared batch order and the same cell, data and recipe, in chunks of ``cohort_size``
         (taken in turn from each cell)."""
         if config.batch_order != "shared" or config.cohort_size == 1:
             return [[i] for i in range(len(trials))]
         groups: dict[str, list[int]] = {}
         for i, trial in enumerate(trials):
-            shared = {k: v for k, v in trial.items() if k not in NETWORK_KEYS}
-            shared["one_hot"] = trial["embedding_dim"] is None
-            groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(i)
+            groups.setdefault(json.dumps(trial.cohort_key(), sort_keys=True, default=str), []).append(i)
         chunks = [[g[i:i + config.cohort_size] for i in range(0, len(g), config.cohort_size)] for g in groups.values()]
         # round-robin over cells (and other groups), so a sweep stopped early is balanced
         return [chunk for round_ in itertools.zip_longest(*chunks) for chunk in round_ if chunk is not None]
 
-    def run_cohort(self, trials: list[dict[str, Any]], context: TrialContext):
+    def run_cohort(self, trials: list[ReberStructureTrial], context: TrialContext):
         first = trials[0]
-        torch.set_num_threads(first["threads"])
-        splits = ReberDataConfig(**first["data"]).load()
+        torch.set_num_threads(first.threads)
+        splits = first.data.load()
 
-        def build(trial: dict[str, Any]):
+        def build(trial: ReberStructureTrial):
             model, features, caught = build_network(trial)
             return model, (features, caught)
 
         for index, outcome in recurrent_cohort_runs(
-                trials, build, splits, TrainConfig(**first["train"]), seed=first["data_seed"], context=context,
-                eval_batch_size=eval_batch_size(first), desc=f"cohort of {len(trials)} {first['cell']}"):
+                trials, build, splits, first.train, seed=first.batch_seed, context=context,
+                eval_batch_size=first.eval_batch_size, desc=f"cohort of {len(trials)} {first.cell}"):
             if isinstance(outcome, BaseException):
                 yield index, outcome
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,17 @@ from sparsewire.results import DB_NAME, ResultsStore
 from sparsewire.studies.base import StudyType, TrialContext, get_study_type
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.lock import StudyLock
+from sparsewire.studies.trials import TrialConfig
 
 
 @dataclass(frozen=True)
 class Trial:
-    """One unit of work: its id (hash of its config), study type and config."""
+    """One unit of work: its id (hash of its config), study type and config.
+
+    ``config`` is the trial's dict (``study`` and the typed trial's dump): what is hashed and stored.
+    ``spec`` is the typed trial it came from; a Trial made from a dict alone (``spec`` None) is parsed by
+    the study type when it runs (:meth:`typed`).
+    """
 
     trial_id: str
     study: str
@@ -32,6 +38,11 @@ class Trial:
     device: str = "cpu"
     """Where the trial runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``): not part of its id, since results
     must not depend on it."""
+    spec: TrialConfig | None = field(default=None, compare=False, repr=False)
+
+    def typed(self, study_type: StudyType) -> TrialConfig:
+        """The typed trial (:attr:`spec`, or ``config`` parsed by ``study_type``)."""
+        return self.spec if self.spec is not None else study_type.parse_trial(self.config)
 
 
 @dataclass(frozen=True)
@@ -85,10 +96,10 @@ def expand(study_type: StudyType, config: BaseModel) -> list[Trial]:
     :data:`MAX_TRIALS` raises :class:`~sparsewire.errors.ConfigError`.
     """
     seen: dict[str, Trial] = {}
-    for trial_config in study_type.trials(config):
-        trial_config = {"study": study_type.name, **trial_config}
+    for spec in study_type.trials(config):
+        trial_config = {"study": study_type.name, **spec.model_dump()}
         trial_id = config_hash(trial_config)
-        seen.setdefault(trial_id, Trial(trial_id, study_type.name, trial_config))
+        seen.setdefault(trial_id, Trial(trial_id, study_type.name, trial_config, spec=spec))
         if len(seen) > MAX_TRIALS:
             raise ConfigError(f"the {study_type.name} config expands to more than {MAX_TRIALS} trials; split it")
     if not seen:
@@ -106,7 +117,7 @@ def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> 
     """Run one trial in this process: ``done``, ``diverged`` (:class:`TrainingDiverged`) or ``failed`` (a crash)."""
     study_type = get_study_type(trial.study)
     try:
-        row = study_type.run_trial(trial.config, TrialContext(Path(out_dir), progress=progress, device=trial.device))
+        row = study_type.run_trial(trial.typed(study_type), TrialContext(Path(out_dir), progress=progress, device=trial.device))
     except TrainingDiverged as err:
         return Outcome.diverged(trial, err.epoch, str(err))
     except Exception:  # noqa: BLE001 - a crashing trial is recorded, the study goes on
@@ -134,7 +145,7 @@ def execute_group(group: Group, out_dir: str | Path, progress: bool = False) -> 
     study_type = get_study_type(group.study)
     pending = dict(enumerate(group.trials))
     try:
-        for index, result in study_type.run_cohort([t.config for t in group.trials],
+        for index, result in study_type.run_cohort([t.typed(study_type) for t in group.trials],
                                                    TrialContext(Path(out_dir), progress=progress,
                                                                 device=group.trials[0].device)):
             trial = pending.pop(index)
@@ -165,7 +176,7 @@ def group_work(study_type: StudyType, config: BaseModel, trials: list[Trial]) ->
     (:meth:`StudyType.run_trial`: trained alone, as without cohorts)."""
     device = getattr(config, "device", "cpu")
     trials = [dataclasses.replace(t, device=device) for t in trials] if device != "cpu" else trials
-    groups = study_type.cohorts(config, [t.config for t in trials])
+    groups = study_type.cohorts(config, [t.typed(study_type) for t in trials])
     if sorted(i for g in groups for i in g) != list(range(len(trials))):
         raise ValueError(f"{study_type.name}.cohorts must place every trial in exactly one group")
     return [trials[g[0]] if len(g) == 1 else Group(tuple(trials[i] for i in g)) for g in groups]
