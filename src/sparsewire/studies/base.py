@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 import pandas as pd
 from pydantic import BaseModel
 
+from sparsewire.results.reports import register_report
+
 
 @dataclass(frozen=True)
 class TrialContext:
@@ -59,7 +61,9 @@ class StudyType(ABC):
 
     @abstractmethod
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
-        """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``."""
+        """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``.
+
+        Built-in study types delegate to their module in :mod:`sparsewire.results.reports`."""
 
     def cohorts(self, config: BaseModel, trials: list[dict[str, Any]]) -> list[list[int]]:
         """Groups of indices into ``trials`` to train together as one cohort (default: each alone).
@@ -83,8 +87,10 @@ STUDY_TYPES: dict[str, StudyType] = {}
 
 
 def register(cls: type[StudyType]) -> type[StudyType]:
-    """Class decorator adding a study type to :data:`STUDY_TYPES`."""
-    STUDY_TYPES[cls.name] = cls()
+    """Class decorator adding a study type to :data:`STUDY_TYPES`, and its report and summary to those
+    :func:`~sparsewire.results.report.write_report` uses (:func:`~sparsewire.results.reports.register_report`)."""
+    study_type = STUDY_TYPES[cls.name] = cls()
+    register_report(cls.name, study_type.report, study_type.summary)
     return cls
 
 
