@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from sparsewire.dynamic import train_sparse
 from sparsewire.masks import Masks
 from sparsewire.pruning import prune, rewind, snapshot
 from sparsewire.studies import load_config
 from sparsewire.studies.common import DatasetConfig, ModelConfig, build, load_splits
-from sparsewire.studies.dynamic_sparsity import train_sparse
 from sparsewire.studies.runner import expand
 from sparsewire.training import TrainConfig, evaluate, train
 
@@ -37,8 +37,13 @@ def trained(algorithm: str, density: float, seed: int, splits, cfg: TrainConfig)
     trial = next(t.config for t in expand(study_type, config)
                  if (t.config["algorithm"], t.config["density"], t.config["seed"], t.config["freeze_epoch"])
                  == (algorithm, density, seed, freeze))
-    model, masks, _, _ = train_sparse(trial, splits)
-    return model, masks
+    torch.manual_seed(seed)
+    model = build(ModelConfig(**trial["model"]), splits)
+    run = train_sparse(model, splits.train, TrainConfig(**trial["train"]), val_data=splits.val, algorithm=algorithm,
+                       density=density, seed=seed, distribution=trial["distribution"], freeze_epoch=freeze,
+                       update_every=trial["update_every"], drop_fraction=trial["drop_fraction"],
+                       drop_schedule=trial["drop_schedule"])
+    return run.model, run.masks
 
 
 def pruned(rewound: bool, density: float, seed: int, splits, cfg: TrainConfig) -> tuple[torch.nn.Module, Masks]:

@@ -106,9 +106,9 @@ def main() -> None:
             "- Class-uniform is significantly worse than class-blinded from 90% compression on both networks "
             "(Welch p < 0.05 over 3 seeds), as the paper reports; class-distributed behaves like class-uniform.",
         ]
-    from sparsewire.studies.prune import summarise
+    from sparsewire.results.reports.prune import summary
 
-    lines += ["", "## All results", "", summarise(table).to_markdown(index=False), ""]
+    lines += ["", "## All results", "", summary(table).to_markdown(index=False), ""]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "paper-mnist.md").write_text("\n".join(lines))
     target = RESULTS / "paper-mnist"

@@ -76,15 +76,15 @@ def test_plain_progress_lines_when_not_a_terminal(monkeypatch):
 
 
 def test_baseline_row_first_and_report_says_percent():
-    from sparsewire.studies.prune import PruneStudy, summarise
+    from sparsewire.results.reports.prune import report, summary
 
     rows = [{"dataset": "mnist", "model": "mlp", "schedule": "one-shot", "rewind": "none", "method": m,
              "compression": c, "seed": s, "test_accuracy": 0.9, "test_accuracy_before_retrain": 0.5,
              "dense_test_accuracy": 0.95, "params_remaining": 10}
             for m, c in [("class-blinded", 0.5), ("random", 0.5), ("none", 0.0), ("obd", 0.5)] for s in (0, 1)]
-    summary = summarise(pd.DataFrame(rows))
-    assert summary["method"].tolist() == ["none", "class-blinded", "obd", "random"]
-    text = PruneStudy.report.__code__.co_consts
+    table = summary(pd.DataFrame(rows))
+    assert table["method"].tolist() == ["none", "class-blinded", "obd", "random"]
+    text = report.__code__.co_consts
     assert not any(isinstance(c, str) and "fraction correct" in c for c in text)
 
 

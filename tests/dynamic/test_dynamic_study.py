@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sparsewire.results.report import write_report
+from sparsewire.results.reports.dynamic_sparsity import accuracy_vs_freeze, freeze_cost, reinit_table
 from sparsewire.studies import ConfigError, load_config, run_study, validate
-from sparsewire.studies.dynamic_sparsity import accuracy_vs_freeze, freeze_cost, reinit_table
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 QUIET = {"progress": False, "echo": lambda s: None}

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from sparsewire.results.report import write_report
+from sparsewire.results.reports.layer_sparsity import best_tradeoffs
 from sparsewire.studies import ConfigError, run_study, validate
-from sparsewire.studies.layer_sparsity import best_tradeoffs
 from sparsewire.studies.runner import expand
 
 

@@ -2,7 +2,8 @@
 
 Every algorithm is a :class:`MaskUpdater` (drop score, grow score, per-layer counts, schedule) over the
 shared selection code of :mod:`sparsewire.dynamic.select`; :class:`DynamicSparsity` drives it from the
-training loop's hooks. See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
+training loop's hooks; :func:`train_sparse` trains one network that way from a seeded random mask.
+See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
 """
 
 from sparsewire.dynamic.base import (
@@ -22,17 +23,20 @@ from sparsewire.dynamic.select import apportion, highest, lowest
 from sparsewire.dynamic.set import SET
 from sparsewire.dynamic.snfs import SNFS
 from sparsewire.dynamic.sparsity import ALGORITHMS, DynamicSparsity, Update, get_algorithm, steps_per_epoch
+from sparsewire.dynamic.train import STATIC, SparseRun, train_sparse
 
 __all__ = [
     "ALGORITHMS",
     "DNW",
     "SET",
     "SNFS",
+    "STATIC",
     "DynamicSparsity",
     "DynamicSparsityError",
     "GrowthRule",
     "MaskUpdater",
     "RigL",
+    "SparseRun",
     "TrainingCost",
     "Update",
     "apportion",
@@ -47,6 +51,7 @@ __all__ = [
     "sparse_init",
     "steps_per_epoch",
     "top_candidates",
+    "train_sparse",
     "training_cost",
     "weight_uses",
 ]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from sparsewire.results.figures import plt, save
 
 
 def correlation_bars(correlations: pd.DataFrame, path: Path, title: str = "") -> Path:
@@ -26,11 +24,7 @@ def correlation_bars(correlations: pd.DataFrame, path: Path, title: str = "") ->
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=110)
 
 
 def predicted_vs_actual(scatter: pd.DataFrame, path: Path, r2: float, title: str = "") -> Path:
@@ -46,8 +40,4 @@ def predicted_vs_actual(scatter: pd.DataFrame, path: Path, r2: float, title: str
     ax.set_title(f"{heading}\nout-of-fold predictions, R² = {r2:.3f}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path, dpi=110)

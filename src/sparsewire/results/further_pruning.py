@@ -9,14 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sparsewire.results.format import as_list, mean_std  # noqa: E402
-from sparsewire.results.plots import legend, save  # noqa: E402
+from sparsewire.results.figures import legend, plt, save
+from sparsewire.results.format import as_list, mean_std
 
 COLUMNS = ("further_pruning_fractions", "further_pruning_accuracy")
 

@@ -76,7 +76,7 @@ def _label(row: pd.Series) -> str:
 def plot_history(table: pd.DataFrame, path: Path, *, sample: int = SAMPLE, seed: int = 0) -> Path | None:
     """Validation accuracy (%) and loss per epoch of up to ``sample`` trials (seeded sample; vertical dotted
     lines: where a new training phase starts). None when no trial recorded a history."""
-    from sparsewire.results.plots import plt, save
+    from sparsewire.results.figures import plt, save
 
     have = table[table[COLUMN].map(lambda v: len(entries(v)) > 0)] if COLUMN in table else table.iloc[:0]
     if have.empty:

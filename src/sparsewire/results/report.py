@@ -11,6 +11,7 @@ from sparsewire.atomic import write_text
 from sparsewire.errors import StoreError
 from sparsewire.results.history import history_section
 from sparsewire.results.notes import study_notes
+from sparsewire.results.reports import study_report
 from sparsewire.results.store import ResultsStore
 
 
@@ -25,10 +26,8 @@ def load_table(out_dir: str | Path) -> tuple[str, pd.DataFrame, ResultsStore]:
 
 def summary_table(out_dir: str | Path) -> pd.DataFrame:
     """The table ``sparsewire results DIR`` prints (the study type's summary of finished trials)."""
-    from sparsewire.studies.base import get_study_type
-
     study, table, _ = load_table(out_dir)
-    return get_study_type(study).summary(table) if not table.empty else table
+    return study_report(study).summary(table) if not table.empty else table
 
 
 def notes(out_dir: str | Path) -> list[str]:
@@ -52,9 +51,8 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
 
     The report goes to ``to`` (default: the study folder). Diverged trials are counted and, with
     ``include_diverged``, listed with their epoch and config; they never enter the study's tables.
+    The study-specific sections come from :func:`sparsewire.results.reports.study_report`.
     """
-    from sparsewire.studies.base import get_study_type
-
     out_dir = Path(out_dir)
     target = Path(to) if to is not None else out_dir
     target.mkdir(parents=True, exist_ok=True)
@@ -71,7 +69,7 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
     if remarks:
         lines += [*(f"> {note}\n>" for note in remarks[:-1]), f"> {remarks[-1]}", ""]
     if not table.empty:
-        lines.append(get_study_type(study).report(table, target))
+        lines.append(study_report(study).report(table, target))
         lines += ["", *history_section(table, target)]
     if diverged and include_diverged:
         lines += ["", "## Diverged trials", "", "Training produced a non-finite loss or weight; no result recorded.", "",

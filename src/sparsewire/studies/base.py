@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pandas as pd
 from pydantic import BaseModel
 
+from sparsewire.results.reports import register_report
 from sparsewire.studies.trials import TrialConfig
 
 
@@ -67,7 +68,9 @@ class StudyType(ABC):
 
     @abstractmethod
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
-        """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``."""
+        """Markdown body of ``report.md`` for the finished trials; write plots into ``out_dir``.
+
+        Built-in study types delegate to their module in :mod:`sparsewire.results.reports`."""
 
     def cohorts(self, config: BaseModel, trials: list[TrialConfig]) -> list[list[int]]:
         """Groups of indices into ``trials`` to train together as one cohort (default: each alone).
@@ -92,8 +95,10 @@ STUDY_TYPES: dict[str, StudyType] = {}
 
 
 def register(cls: type[StudyType]) -> type[StudyType]:
-    """Class decorator adding a study type to :data:`STUDY_TYPES`."""
-    STUDY_TYPES[cls.name] = cls()
+    """Class decorator adding a study type to :data:`STUDY_TYPES`, and its report and summary to those
+    :func:`~sparsewire.results.report.write_report` uses (:func:`~sparsewire.results.reports.register_report`)."""
+    study_type = STUDY_TYPES[cls.name] = cls()
+    register_report(cls.name, study_type.report, study_type.summary)
     return cls
 
 

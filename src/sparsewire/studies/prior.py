@@ -39,14 +39,14 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sparsewire.graphs.errors import GraphWarning
-from sparsewire.graphs.features import FEATURE_NAMES, structural_features
+from sparsewire.graphs.features import structural_features
 from sparsewire.graphs.feedforward import ACTIVATIONS, GraphNetwork
 from sparsewire.graphs.io import load_graphml
 from sparsewire.graphs.priors import GENERATORS, generate
 from sparsewire.graphs.structure_metrics import structure_metrics
 from sparsewire.masks import Masks
-from sparsewire.results.format import mean_std
 from sparsewire.results.history import epochs as history_entries
+from sparsewire.results.reports import prior as reports
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, check_cohort_precision, load_splits
 from sparsewire.studies.trials import Recorded, TrialConfig
@@ -311,94 +311,7 @@ class PriorStudy(StudyType):
                 "cohort_wall_seconds": time.perf_counter() - start}
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
-        return summarise(table)
+        return reports.summary(table)
 
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
-        summary = summarise(table)
-        corr = feature_correlations(table)
-        parts = [
-            "Networks built from random graphs (Stier, Darji & Granitzer 2021): every node a ReLU neuron, layered "
-            "by longest path, input fully attached to the sources, output read from the sinks. Accuracy is test "
-            "accuracy in %, mean ± std over seeds; `nodes`, `edges`, `layers` are the graph's (mean over seeds); "
-            "`weights` counts all kept weights including the input and output attachments.",
-            "",
-            summary.to_markdown(index=False),
-            "",
-            "## Which structural features go with accuracy?",
-            "",
-            "Spearman rank correlation of each feature with test accuracy over all trials (n = "
-            f"{len(table)}). Features are strongly correlated with size, so these are associations, not effects.",
-            "",
-            corr.to_markdown(index=False, floatfmt=".3f") if not corr.empty else "(too few trials)",
-            "",
-        ]
-        for png in plot_prior_results(table, out_dir):
-            parts += [f"![{png.stem}]({png.name})", ""]
-        return "\n".join(parts)
-
-
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std of test accuracy per (dataset, generator, params, size), with graph sizes."""
-    if table.empty:
-        return table
-    table = table.assign(params=table["params"].astype(str))
-    keys = ["dataset", "generator", "params", "nodes_requested"]
-
-    out = table.groupby(keys, sort=True).agg(
-        seeds=("seed", "nunique"), test_acc_pct=("test_accuracy", mean_std), edges=("edges", "mean"),
-        layers=("layers", "mean"), weights=("weights_remaining", "mean"), diameter=("diameter", "mean"),
-    ).reset_index().rename(columns={"nodes_requested": "nodes"})
-    return out.round({"edges": 1, "layers": 1, "weights": 0, "diameter": 1})
-
-
-def feature_correlations(table: pd.DataFrame) -> pd.DataFrame:
-    """Spearman correlation of every structural feature with test accuracy (constant features omitted)."""
-    if len(table) < 3:
-        return pd.DataFrame()
-    rows = []
-    for name in [*FEATURE_NAMES, "log10_paths", "weights_remaining"]:
-        if name in table and table[name].nunique() > 1:
-            rows.append({"feature": name, "spearman_vs_accuracy": table[name].corr(table["test_accuracy"], method="spearman")})
-    out = pd.DataFrame(rows)
-    return out.reindex(out["spearman_vs_accuracy"].abs().sort_values(ascending=False).index) if rows else out
-
-
-def plot_prior_results(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy vs graph size per generator, and accuracy vs two structural features."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for (dataset, generator), part in table.groupby(["dataset", "generator"], sort=True):
-        stats = part.groupby("nodes_requested")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=f"{generator} ({dataset})")
-    ax.set_xlabel("graph nodes (neurons)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_xscale("log")
-    sizes = sorted(table["nodes_requested"].unique())
-    ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.minorticks_off()
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "accuracy_vs_nodes.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, feature in zip(axes, ["average_shortest_path_length", "edges"], strict=True):
-        for generator, part in table.groupby("generator", sort=True):
-            ax.scatter(part[feature], 100 * part["test_accuracy"], label=generator, s=18)
-        ax.set_xlabel(feature)
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "accuracy_vs_features.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
-    return paths
+        return reports.report(table, out_dir)

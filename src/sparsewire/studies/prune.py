@@ -28,9 +28,9 @@ from sparsewire.pruning import (
     schedule,
     snapshot,
 )
-from sparsewire.results.format import mean_std
-from sparsewire.results.further_pruning import further_pruning_section
 from sparsewire.results.history import epochs as history_entries
+from sparsewire.results.reports import prune as reports
+from sparsewire.results.reports.prune import BASELINE
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import (
     DatasetConfig,
@@ -45,7 +45,6 @@ from sparsewire.studies.common import (
 from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, batches, evaluate, train
 
-BASELINE = "none"
 Rewind = Literal["none", "init", "epoch", "reinit"]
 
 
@@ -269,58 +268,7 @@ class PruneStudy(StudyType):
         }
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:
-        return summarise(table)
+        return reports.summary(table)
 
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
-        from sparsewire.results.plots import accuracy_vs_compression
-
-        summary = summarise(table)
-        parts = [
-            "Accuracy columns (`*_pct`) are test accuracy in % (mean ± std over seeds); compression is the "
-            "fraction of prunable weights removed (sparsity). `none` (listed first) is the unpruned network "
-            "re-trained with the same recipe as the pruned ones. In the plots, lines are means over seeds and "
-            "the shaded bands ± 1 standard deviation (no band: one seed).",
-            "",
-            summary.to_markdown(index=False),
-            "",
-        ]
-        for column, title in [("test_accuracy", "after re-training"), ("test_accuracy_before_retrain", "before re-training")]:
-            png = accuracy_vs_compression(table, column, out_dir / f"accuracy_{column}.png", title=f"Test accuracy {title}")
-            parts += [f"![{title}]({png.name})", ""]
-        parts += further_pruning_section(table, ["method", "schedule", "rewind"], out_dir,
-                                         panels=["model", "compression"])
-        empty = table[table["empty_layers"].map(len) > 0] if "empty_layers" in table else table.iloc[:0]
-        if len(empty):
-            parts += ["**Warning: layers pruned to zero weights** (no signal passes; accuracy is at chance):", ""]
-            parts += [f"- {r.model} {r.method} @ {r.compression:.3f} seed {r.seed}: {', '.join(r.empty_layers)}"
-                      for r in empty.itertuples()]
-        return "\n".join(parts)
-
-
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds per (dataset, model, schedule, method, compression)."""
-    if table.empty:
-        return table
-    keys = [k for k in ["dataset", "model", "schedule", "rewind", "method", "compression"] if k in table]
-
-    grouped = table.groupby(keys, sort=True, dropna=False)
-    out = grouped.agg(
-        seeds=("seed", "nunique"),
-        test_acc_pct=("test_accuracy", mean_std),
-        before_retrain_pct=("test_accuracy_before_retrain", mean_std),
-        dense_acc_pct=("dense_test_accuracy", mean_std),
-        params_remaining=("params_remaining", "mean"),
-    ).reset_index()
-    out["params_remaining"] = out["params_remaining"].round().astype(int)
-    return baseline_first(out)
-
-
-def baseline_first(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the unpruned baseline (method ``none``) first within each (dataset, model), the rest in
-    their order (``groupby`` sorts methods alphabetically, which put ``none`` between methods)."""
-    if "method" not in table:
-        return table
-    keys = [k for k in ("dataset", "model") if k in table]
-    order = table.assign(_pruned=table["method"] != BASELINE, _row=range(len(table)))
-    order = order.sort_values([*keys, "_pruned", "_row"], kind="stable")
-    return table.loc[order.index].reset_index(drop=True)
+        return reports.report(table, out_dir)

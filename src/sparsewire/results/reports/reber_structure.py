@@ -1,0 +1,67 @@
+"""Report of ``study: reber-structure``: Reber test accuracy of networks built from random-graph priors,
+throughput, and where ``sparsewire predict`` has run, how well structure predicts accuracy
+(Stier, Darji & Granitzer 2021)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from sparsewire.results.store import DB_NAME
+
+
+def report(table: pd.DataFrame, out_dir: Path) -> str:
+    """Markdown of the finished trials; reads ``prediction.md`` / ``prediction_cv.csv`` from ``out_dir``."""
+    parts = [
+        "One row per trained network: the 23 structural features of its prior graph and its test accuracy on "
+        "the Reber test set (`test_limit` strings; the tables below give it in %, mean ± std over networks).", "",
+        "## Accuracy per cell and generator", "", summary(table).to_markdown(index=False), "",
+        "## Throughput", "", throughput(table, out_dir).to_markdown(index=False), "",
+    ]
+    prediction = out_dir / "prediction.md"
+    parts += ["## Performance prediction from structure", "",
+              f"`sparsewire predict {out_dir} --by cell` (with `--folds 2` or `3` for a handful of networks per "
+              "cell) writes correlations, cross-validated R² of the four "
+              "predictors with feature-set ablations, importances and plots to "
+              + (f"[prediction.md]({prediction.name})." if prediction.exists() else "`prediction.md` (not run yet)."), ""]
+    cv_csv = out_dir / "prediction_cv.csv"
+    if cv_csv.exists():
+        cv = pd.read_csv(cv_csv)
+        cv["r2"] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(cv["r2_mean"], cv["r2_std"], strict=True)]
+        wide = cv.pivot_table(index=["group", "predictor"], columns="features", values="r2", aggfunc="first")
+        parts += ["Cross-validated R² (mean ± std over folds × repeats) by feature set; the paper reports "
+                  "R² up to 0.81:", "", wide.reset_index().to_markdown(index=False), ""]
+    return "\n".join(parts)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The table ``sparsewire results`` prints: networks, nodes range and test accuracy (%) mean ± std / min / max per (cell, generator)."""
+    if table.empty:
+        return table
+    g = table.groupby(["cell", "generator"])
+    out = g.agg(networks=("test_accuracy", "size"), nodes_min=("nodes", "min"), nodes_max=("nodes", "max"),
+                acc_mean=("test_accuracy", "mean"), acc_std=("test_accuracy", "std"), acc_min=("test_accuracy", "min"),
+                acc_max=("test_accuracy", "max"), train_s_mean=("train_seconds", "mean")).reset_index()
+    for c in ("acc_mean", "acc_std", "acc_min", "acc_max"):
+        out[c] = (100 * out[c]).round(2)
+    out["train_s_mean"] = out["train_s_mean"].round(1)
+    return out
+
+
+def throughput(table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """Finished networks, wall span between the first and last finished trial, and trials per hour."""
+    rows = []
+    db = out_dir / DB_NAME
+    if db.exists():
+        with sqlite3.connect(db) as con:
+            first, last, n = con.execute("SELECT MIN(finished), MAX(finished), COUNT(*) FROM trials WHERE status='done'").fetchone()
+        if n and last > first:
+            hours = (last - first) / 3600
+            rows.append({"measure": "wall span first→last finished trial (h)", "value": round(hours, 3)})
+            rows.append({"measure": "trials per wall hour", "value": round((n - 1) / hours, 1)})
+    rows.append({"measure": "finished trials", "value": len(table)})
+    rows.append({"measure": "mean trial time in its worker (s)", "value": round(float(table["trial_seconds"].mean()), 1)})
+    rows.append({"measure": "trials per worker-hour", "value": round(3600 / float(table["trial_seconds"].mean()), 1)})
+    return pd.DataFrame(rows)
