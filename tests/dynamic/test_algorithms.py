@@ -10,15 +10,12 @@ from sparsewire.dynamic import (
     DNW,
     SNFS,
     DynamicSparsity,
-    apportion,
-    highest,
-    lowest,
     steps_per_epoch,
     training_cost,
     weight_uses,
 )
-from sparsewire.dynamic.select import SelectionError
 from sparsewire.masks import Masks
+from sparsewire.masks.select import highest
 from sparsewire.training import TrainConfig, train
 from tests.dynamic.conftest import mlp, sparse, toy_data
 
@@ -39,34 +36,6 @@ def run(algorithm, *, epochs=3, density=0.2, optimizer="adam", lr=0.01, check=No
     cfg = TrainConfig(epochs=epochs, batch_size=32, optimizer=optimizer, lr=lr)
     train(model, toy_data(), cfg, masks=masks, post_step=post_step, on_epoch=dyn.on_epoch, progress=False)
     return model, masks, dyn
-
-
-# ---------------------------------------------------------------------------- shared selection
-def test_lowest_and_highest_pick_among_the_allowed_positions():
-    score = torch.tensor([[5.0, 1.0, 3.0], [0.5, 4.0, 2.0]])
-    among = torch.tensor([[True, True, True], [False, True, True]])
-    assert lowest(score, among, 2).tolist() == [[False, True, False], [False, False, True]]
-    assert highest(score, among, 2).tolist() == [[True, False, False], [False, True, False]]
-    assert not highest(score, among, 0).any()
-    with pytest.raises(SelectionError):
-        lowest(score, among, 6)
-
-
-def test_apportion_sums_exactly_respects_caps_and_follows_the_weights():
-    assert apportion(10, {"a": 1.0, "b": 1.0, "c": 2.0}, {"a": 10, "b": 10, "c": 10}) in (
-        {"a": 3, "b": 2, "c": 5}, {"a": 2, "b": 3, "c": 5})
-    capped = apportion(10, {"a": 9.0, "b": 1.0}, {"a": 4, "b": 100})
-    assert capped == {"a": 4, "b": 6}
-    assert apportion(5, {"a": 0.0, "b": 0.0}, {"a": 2, "b": 8}) == {"a": 1, "b": 4}  # no signal: by room
-    g = torch.Generator().manual_seed(0)
-    for _ in range(200):
-        weights = {str(i): float(w) for i, w in enumerate(torch.rand(4, generator=g))}
-        caps = {str(i): int(c) for i, c in enumerate(torch.randint(0, 50, (4,), generator=g))}
-        total = int(torch.randint(0, sum(caps.values()) + 1, (1,), generator=g))
-        out = apportion(total, weights, caps)
-        assert sum(out.values()) == total and all(0 <= out[n] <= caps[n] for n in out)
-    with pytest.raises(SelectionError):
-        apportion(11, {"a": 1.0}, {"a": 10})
 
 
 def test_every_algorithm_names_its_scores_and_schedule():

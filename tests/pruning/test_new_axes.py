@@ -2,13 +2,10 @@
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sparsewire.masks import Masks
 from sparsewire.models import MLP, lenet_300_100
 from sparsewire.pruning import gradual, prune, resolve_method, schedule
-from sparsewire.pruning.allocation import erk_quotas
 from sparsewire.pruning.context import PruneContext
 from sparsewire.pruning.scores import saliency
 
@@ -60,17 +57,6 @@ def test_erk_densities_follow_sum_over_product_of_shape():
     for n, m in masks.items():  # within each layer the largest magnitudes are kept
         if (~m).any():
             assert float(magnitudes[n][~m].max()) <= float(magnitudes[n][m].min())
-
-
-@settings(max_examples=40, deadline=None)
-@given(alive=st.lists(st.integers(0, 400), min_size=1, max_size=4), frac=st.floats(0, 1))
-def test_erk_quotas_are_exact_and_capped(alive, frac):
-    shapes = {f"l{i}": (20 + 7 * i, 30) for i in range(len(alive))}
-    alive_map = {f"l{i}": a for i, a in enumerate(alive)}
-    keep = round(frac * sum(alive))
-    quotas = erk_quotas(shapes, alive_map, keep)
-    assert sum(quotas.values()) == keep
-    assert all(0 <= quotas[n] <= alive_map[n] for n in shapes)
 
 
 def test_erk_never_revives_after_other_pruning():

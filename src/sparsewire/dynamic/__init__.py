@@ -1,29 +1,28 @@
 """Dynamic sparse training (SET, RigL, SNFS, DNW) with mask freezing and per-epoch mask snapshots.
 
 Every algorithm is a :class:`MaskUpdater` (drop score, grow score, per-layer counts, schedule) over the
-shared selection code of :mod:`sparsewire.dynamic.select`; :class:`DynamicSparsity` drives it from the
-training loop's hooks; :func:`train_sparse` trains one network that way from a seeded random mask.
-See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
+selection code it shares with pruning (:mod:`sparsewire.masks.select`, :mod:`sparsewire.masks.quotas`);
+:class:`DynamicSparsity` drives it from the training loop's hooks; :func:`train_sparse` trains one network
+that way from a seeded random mask. See :mod:`sparsewire.dynamic.sparsity` and Van Gelder, Wortsman & Ehsani (2020).
 """
 
 from sparsewire.dynamic.base import (
     DynamicSparsityError,
-    GrowthRule,
     MaskUpdater,
     check_density,
     check_drop_fraction,
     drop_smallest,
-    top_candidates,
 )
 from sparsewire.dynamic.cost import TrainingCost, training_cost, weight_uses
 from sparsewire.dynamic.dnw import DNW
 from sparsewire.dynamic.init import layer_densities, random_masks, sparse_init
 from sparsewire.dynamic.rigl import RigL
-from sparsewire.dynamic.select import apportion, highest, lowest
 from sparsewire.dynamic.set import SET
 from sparsewire.dynamic.snfs import SNFS
 from sparsewire.dynamic.sparsity import ALGORITHMS, DynamicSparsity, Update, get_algorithm, steps_per_epoch
 from sparsewire.dynamic.train import STATIC, SparseRun, train_sparse
+from sparsewire.masks.quotas import apportion
+from sparsewire.masks.select import highest, lowest
 
 __all__ = [
     "ALGORITHMS",
@@ -33,7 +32,6 @@ __all__ = [
     "STATIC",
     "DynamicSparsity",
     "DynamicSparsityError",
-    "GrowthRule",
     "MaskUpdater",
     "RigL",
     "SparseRun",
@@ -50,7 +48,6 @@ __all__ = [
     "random_masks",
     "sparse_init",
     "steps_per_epoch",
-    "top_candidates",
     "train_sparse",
     "training_cost",
     "weight_uses",

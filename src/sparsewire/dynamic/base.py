@@ -12,20 +12,21 @@ just-dropped connection may come back, as in the RigL reference implementation).
   (``regrow_at_zero``), and when it reads dense gradients (``dense_gradient``),
 
 and may keep state that it refreshes after every optimizer step (:meth:`MaskUpdater.observe`: SNFS's
-momentum, DNW's latent weights). The choosing itself is :mod:`sparsewire.dynamic.select`, shared by all.
+momentum, DNW's latent weights). The choosing itself is :mod:`sparsewire.masks.select` (the ``k`` lowest or
+highest scores among allowed positions), shared by all and by pruning.
 :class:`sparsewire.dynamic.DynamicSparsity` drives an updater from the training loop's hooks.
 """
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import torch
 
-from sparsewire.dynamic.select import drop_smallest, top_candidates
 from sparsewire.errors import SparsewireError
+from sparsewire.masks.fractions import check_fraction
+from sparsewire.masks.select import lowest
 
 if TYPE_CHECKING:
     from sparsewire.dynamic.sparsity import DynamicSparsity
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 Cadence = Literal["steps", "epoch", "every-step"]
 DenseUse = Literal["never", "at-updates", "every-step"]
 
-__all__ = ["Cadence", "DenseUse", "DynamicSparsityError", "GrowthRule", "MaskUpdater", "check_density",
-           "check_drop_fraction", "drop_smallest", "top_candidates"]
+__all__ = ["Cadence", "DenseUse", "DynamicSparsityError", "MaskUpdater", "check_density", "check_drop_fraction",
+           "drop_smallest"]
 
 
 class DynamicSparsityError(SparsewireError, ValueError):
@@ -43,16 +44,21 @@ class DynamicSparsityError(SparsewireError, ValueError):
 
 def check_density(density: float) -> float:
     """``density`` (fraction of weights kept) must lie in (0, 1]."""
-    if not isinstance(density, int | float) or math.isnan(density) or not 0 < density <= 1:
-        raise DynamicSparsityError(f"density must be in (0, 1] (fraction of weights kept), got {density!r}")
-    return float(density)
+    return check_fraction(density, "(0, 1]", "density", "fraction of weights kept", DynamicSparsityError)
 
 
 def check_drop_fraction(fraction: float) -> float:
     """``drop_fraction`` (share of the kept weights replaced per update) must lie in [0, 1)."""
-    if not isinstance(fraction, int | float) or math.isnan(fraction) or not 0 <= fraction < 1:
-        raise DynamicSparsityError(f"drop_fraction must be in [0, 1), got {fraction!r}")
-    return float(fraction)
+    return check_fraction(fraction, "[0, 1)", "drop_fraction", "share of the kept weights replaced per update",
+                          DynamicSparsityError)
+
+
+@torch.no_grad()
+def drop_smallest(weight: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """``mask`` without its ``k`` kept weights of smallest magnitude (SET's and RigL's drop)."""
+    if not 0 <= k <= int(mask.sum()):
+        raise DynamicSparsityError(f"cannot drop {k} of {int(mask.sum())} kept weights")
+    return mask & ~lowest(weight.abs(), mask, k)
 
 
 class MaskUpdater(ABC):
@@ -95,19 +101,12 @@ class MaskUpdater(ABC):
             out[name] = (k, k)
         return out
 
-    def drop_scores(self, name: str, weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Scores of the kept positions: the lowest are dropped (default: magnitude ``|w|``)."""
+    def drop_scores(self, name: str, weight: torch.nn.Parameter, kept: torch.Tensor,
+                    generator: torch.Generator) -> torch.Tensor:
+        """Scores of layer ``name``'s ``kept`` positions: the lowest are dropped (default: magnitude ``|w|``)."""
         return weight.detach().abs()
 
     @abstractmethod
     def grow_scores(self, name: str, weight: torch.nn.Parameter, candidates: torch.Tensor,
                     generator: torch.Generator) -> torch.Tensor:
-        """Scores of the ``candidates`` (positions not kept after the drop): the highest are grown."""
-
-    def grow(self, weight: torch.nn.Parameter, candidates: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
-        """Bool tensor of the ``k`` positions (among ``candidates``) with the highest grow score."""
-        return top_candidates(self.grow_scores("", weight, candidates, generator), candidates, k)
-
-
-GrowthRule = MaskUpdater
-"""The name of :class:`MaskUpdater` before SNFS and DNW joined (kept for callers)."""
+        """Scores of layer ``name``'s ``candidates`` (positions not kept after the drop): the highest are grown."""

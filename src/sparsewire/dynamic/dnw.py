@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from sparsewire.dynamic.base import MaskUpdater
-from sparsewire.dynamic.select import highest
+from sparsewire.masks.select import highest
 
 if TYPE_CHECKING:
     from sparsewire.dynamic.sparsity import DynamicSparsity
@@ -98,7 +98,8 @@ class DNW(MaskUpdater):
             out[name] = (k, k)
         return out
 
-    def drop_scores(self, name: str, weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def drop_scores(self, name: str, weight: torch.nn.Parameter, kept: torch.Tensor,
+                    generator: torch.Generator) -> torch.Tensor:
         return self.latent[name].abs()
 
     def grow_scores(self, name: str, weight: torch.nn.Parameter, candidates: torch.Tensor,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from sparsewire.dynamic.base import DynamicSparsityError, MaskUpdater
-from sparsewire.dynamic.select import apportion
+from sparsewire.masks.quotas import apportion
 
 if TYPE_CHECKING:
     from sparsewire.dynamic.sparsity import DynamicSparsity

@@ -3,7 +3,7 @@
 An algorithm (:class:`~sparsewire.dynamic.base.MaskUpdater`: SET, RigL, SNFS, DNW) names its drop score,
 grow score, per-layer counts and cadence; this class drives it. At each update every masked layer drops
 its ``drop`` kept weights of lowest drop score and grows ``grow`` connections of highest grow score
-(:mod:`sparsewire.dynamic.select`); new weights start at zero with their optimizer state (momentum, Adam
+(:mod:`sparsewire.masks.select`); new weights start at zero with their optimizer state (momentum, Adam
 moments) reset, except for DNW whose connections keep their latent weight. SET, RigL and DNW keep every
 layer's density; SNFS keeps the total. ``drop_fraction(t)`` is cosine-annealed to 0 over ``anneal_steps``
 (Evci et al. 2020; SNFS's prune-rate decay has the same form) unless ``schedule="constant"``. Updates come
@@ -40,10 +40,10 @@ from torch import nn
 from sparsewire.dynamic.base import DynamicSparsityError, MaskUpdater, check_drop_fraction
 from sparsewire.dynamic.dnw import DNW
 from sparsewire.dynamic.rigl import RigL
-from sparsewire.dynamic.select import highest, lowest
 from sparsewire.dynamic.set import SET
 from sparsewire.dynamic.snfs import SNFS
 from sparsewire.masks import Masks
+from sparsewire.masks.select import highest, lowest
 
 ALGORITHMS: dict[str, type[MaskUpdater]] = {"set": SET, "rigl": RigL, "snfs": SNFS, "dnw": DNW}
 Schedule = Literal["cosine", "constant"]
@@ -239,7 +239,7 @@ class DynamicSparsity:
                 continue
             if not 0 <= n_drop <= int(mask.sum()):
                 raise DynamicSparsityError(f"cannot drop {n_drop} of {int(mask.sum())} kept weights in {name}")
-            remaining = mask & ~lowest(algorithm.drop_scores(name, param, mask), mask, n_drop)
+            remaining = mask & ~lowest(algorithm.drop_scores(name, param, mask, self.generator), mask, n_drop)
             free = ~remaining
             grown = highest(algorithm.grow_scores(name, param, free, self.generator), free, n_grow)
             new[name] = remaining | grown

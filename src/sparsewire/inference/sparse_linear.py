@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from sparsewire.masks import MASK_SUFFIX
+from sparsewire.masks.fractions import check_fraction
 
 
 class SparseLinear(nn.Module):
@@ -44,8 +45,7 @@ class SparseLinear(nn.Module):
 def sparsify(model: nn.Module, min_sparsity: float = 0.7) -> nn.Module:
     """A copy of ``model`` for inference whose ``nn.Linear`` layers with at least ``min_sparsity`` zero
     weights are :class:`SparseLinear`; mask buffers are dropped (the zeros are in the weights)."""
-    if not 0.0 <= min_sparsity <= 1.0:
-        raise ValueError(f"min_sparsity must be in [0, 1], got {min_sparsity}")
+    check_fraction(min_sparsity, "[0, 1]", "min_sparsity", "fraction of a layer's weights that are zero")
     model = copy.deepcopy(model).eval()
     for name, module in list(model.named_modules()):
         for buffer in [b for b in module._buffers if b.endswith(MASK_SUFFIX)]:

@@ -36,6 +36,11 @@ _DEFAULT_TYPES: tuple[type[nn.Module], ...] = (
 _RNN_WEIGHT = re.compile(r"^weight_(ih|hh)_l\d+(_reverse)?$")
 
 Selector = Callable[[str, nn.Module, str, nn.Parameter], bool]
+_Path = tuple[tuple[str, ...], str]
+"""A masked parameter's module path (attribute names from the model down) and its attribute name."""
+_Check = tuple[tuple[str, ...], str, nn.Module, nn.Parameter, torch.Tensor, int, int]
+"""What :meth:`Masks._pairs` re-validates its cache with: path, name, module, parameter, mask, mask version,
+data pointer."""
 
 
 class MaskError(SparsewireError, ValueError):
@@ -128,7 +133,7 @@ class Masks(Mapping[str, torch.Tensor]):
                 param = getattr(module, param_name)
                 module.register_buffer(param_name + MASK_SUFFIX, torch.ones_like(param, dtype=torch.bool))
             self._names = names
-        self._enforcement: tuple[list[tuple], list[tuple[torch.Tensor, torch.Tensor]]] | None = None
+        self._enforcement: tuple[list[_Check], list[tuple[torch.Tensor, torch.Tensor]]] | None = None
 
     # ------------------------------------------------------------------ discovery
     @staticmethod
@@ -169,9 +174,12 @@ class Masks(Mapping[str, torch.Tensor]):
         return bool(Masks._find_existing(model))
 
     # ------------------------------------------------------------------ mapping protocol
+    _paths: dict[str, _Path]  # created on first use (masks pickled before it existed have none)
+
     def __getitem__(self, name: str) -> torch.Tensor:
         module, param_name = self._locate(name)
-        return getattr(module, param_name + MASK_SUFFIX)
+        mask: torch.Tensor = getattr(module, param_name + MASK_SUFFIX)
+        return mask
 
     def _locate(self, name: str) -> tuple[nn.Module, str]:
         """The module holding masked parameter ``name`` and the parameter's attribute name.
@@ -179,7 +187,7 @@ class Masks(Mapping[str, torch.Tensor]):
         Resolved afresh on every call (a submodule may have been swapped), but by walking pre-split paths:
         ``get_submodule`` per parameter per optimizer step cost as much as the masking itself.
         """
-        paths = self.__dict__.setdefault("_paths", {})
+        paths: dict[str, _Path] = self.__dict__.setdefault("_paths", {})
         entry = paths.get(name)
         if entry is None:
             if name not in self._names:
@@ -190,7 +198,10 @@ class Masks(Mapping[str, torch.Tensor]):
         module = self.model
         try:
             for key in path:
-                module = module._modules[key]
+                child = module._modules[key]
+                if child is None:
+                    raise KeyError(key)
+                module = child
         except KeyError:
             module = self.model.get_submodule(".".join(path))  # non-standard containers: the slow, general way
         return module, param_name
@@ -207,7 +218,8 @@ class Masks(Mapping[str, torch.Tensor]):
     def parameter(self, name: str) -> nn.Parameter:
         """The parameter that mask ``name`` applies to."""
         module, param_name = self._locate(name)
-        return getattr(module, param_name)
+        param: nn.Parameter = getattr(module, param_name)
+        return param
 
     def parameters(self) -> Iterator[tuple[str, nn.Parameter, torch.Tensor]]:
         """``(name, parameter, mask)`` for every masked parameter."""
@@ -225,19 +237,20 @@ class Masks(Mapping[str, torch.Tensor]):
         submodule, a replaced parameter or mask buffer, a mask modified in place (its version counter) or
         parameter data moved to another device or dtype (its data pointer) rebuilds them.
         """
-        cached = self.__dict__.get("_enforcement")
+        cached: tuple[list[_Check], list[tuple[torch.Tensor, torch.Tensor]]] | None = self.__dict__.get("_enforcement")
         if cached is not None:
             for path, param_name, module, param, mask, version, pointer in cached[0]:
-                owner = self.model
+                owner: nn.Module | None = self.model
                 for key in path:
-                    owner = owner._modules.get(key)
+                    owner = owner._modules.get(key) if owner is not None else None
                 if (owner is not module or module._parameters.get(param_name) is not param
                         or module._buffers.get(param_name + MASK_SUFFIX) is not mask
                         or mask._version != version or param.data_ptr() != pointer):
                     break
             else:
                 return cached[1]
-        checks, pairs = [], []
+        checks: list[_Check] = []
+        pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
         for name in self._names:
             module, param_name = self._locate(name)
             param, mask = getattr(module, param_name), getattr(module, param_name + MASK_SUFFIX)
@@ -247,7 +260,7 @@ class Masks(Mapping[str, torch.Tensor]):
         self._enforcement = (checks, pairs)
         return pairs
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["_enforcement"] = None  # a cache: rebuilt on first use
         return state

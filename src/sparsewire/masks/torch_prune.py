@@ -11,11 +11,17 @@ as zeros.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
 from sparsewire.masks.masks import MASK_SUFFIX, MaskError, Masks
+
+# torch.nn.utils.prune is not annotated; these are its signatures
+_remove: Callable[[nn.Module, str], nn.Module] = torch_prune.remove
+_custom_from_mask: Callable[[nn.Module, str, torch.Tensor], nn.Module] = torch_prune.custom_from_mask
 
 
 def _pruned_by_torch(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
@@ -46,7 +52,7 @@ def from_torch_prune(model: nn.Module) -> Masks:
     collected = {}
     for full, module, name in pruned:
         collected[full] = getattr(module, name + MASK_SUFFIX).detach().clone() != 0
-        torch_prune.remove(module, name)  # <name> becomes a Parameter holding orig * mask; hook and buffer go
+        _remove(module, name)  # <name> becomes a Parameter holding orig * mask; hook and buffer go
     masks = Masks(model, prunable=list(collected))
     masks.update(collected, warn_empty=False)
     return masks
@@ -72,5 +78,5 @@ def to_torch_prune(masks: Masks) -> nn.Module:
         module_name, _, name = full.rpartition(".")
         module = model.get_submodule(module_name)
         delattr(module, name + MASK_SUFFIX)  # torch's buffer takes the same name
-        torch_prune.custom_from_mask(module, name, mask)
+        _custom_from_mask(module, name, mask)
     return model

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +12,7 @@ from torch import nn
 from sparsewire.batch import ModelLoss, OutputLoss, batch_loss, forward
 from sparsewire.masks import Masks
 
-Batch = Any
+Batch = object
 """A batch as a DataLoader yields it: ``(*inputs, target)``, a mapping (target under ``labels``, ...) or a
 tensor; see :mod:`sparsewire.batch` for the rule."""
 
@@ -52,7 +51,7 @@ class PruneContext:
         """The model's loss on ``batch`` (moved to the model's device), with :attr:`loss_fn`."""
         return batch_loss(self.model, batch, self.loss_fn)
 
-    def forward(self, batch: Batch) -> Any:
+    def forward(self, batch: Batch) -> object:
         """The model's raw output on ``batch``'s inputs (moved to the model's device)."""
         return forward(self.model, batch)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sparsewire.pruning.allocation import ALLOCATIONS, NM_PATTERN, Allocation, nm_allocation
-from sparsewire.pruning.scores import SCORES, Score
+from sparsewire.pruning.allocation import ALLOCATIONS, NM_PATTERN, Allocation, NOfM, nm_allocation
+from sparsewire.pruning.score import Score
+from sparsewire.pruning.scores import SCORES
 
 PRESETS: dict[str, tuple[str, str]] = {
     "class-blinded": ("magnitude", "class-blinded"),
@@ -44,11 +45,19 @@ class Method:
     @property
     def fixed_density(self) -> float | None:
         """The density an N:M allocation always gives (``None`` for allocations that follow the compression)."""
-        return getattr(nm_allocation(self.allocation_name), "density", None)
+        allocation = self.allocation
+        return allocation.density if isinstance(allocation, NOfM) else None
 
     @property
     def needs_data(self) -> bool:
-        return bool(getattr(self.score, "needs_data", False))
+        """Whether the score reads training batches."""
+        return self.score.needs_data
+
+    def check(self, compression: float) -> None:
+        """Refuse a compression the allocation cannot reach (N:M: anything but ``1 − N/M``)."""
+        allocation = self.allocation
+        if isinstance(allocation, NOfM):
+            allocation.check(compression)
 
 
 def known_methods() -> list[str]:

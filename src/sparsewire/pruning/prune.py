@@ -1,4 +1,4 @@
-"""One pruning step: score → allocation → new masks (→ optional weight reconstruction)."""
+"""One pruning step: score → allocation → new masks (→ the score's refit of the survivors, if it has one)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,15 @@ from torch import nn
 
 from sparsewire.batch import ModelLoss, OutputLoss
 from sparsewire.masks import Masks
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.pruning.context import Batch, PruneContext
 from sparsewire.pruning.methods import Method, resolve_method
+from sparsewire.pruning.score import score_and_refit
 
 
 def check_compression(compression: float) -> float:
     """Validate a compression (fraction of prunable weights removed) in [0, 1)."""
-    compression = float(compression)
-    if not 0.0 <= compression < 1.0:
-        raise ValueError(f"compression (fraction of prunable weights removed) must be in [0, 1), got {compression}")
-    return compression
+    return check_fraction(compression, "[0, 1)", "compression", "fraction of prunable weights removed")
 
 
 def prune(
@@ -60,33 +59,19 @@ def prune(
     """
     compression = check_compression(compression)
     method = resolve_method(method) if isinstance(method, str) else method
-    if method.fixed_density is not None and abs(compression - (1 - method.fixed_density)) > 1e-9:
-        raise ValueError(f"{method.allocation_name} pruning keeps {method.fixed_density:g} of every group: pass "
-                         f"compression {1 - method.fixed_density:g}, not {compression:g}")
+    method.check(compression)
     masks = masks if masks is not None else Masks(model)
     current = masks.sparsity()
     if compression < current - 1e-12:
         raise ValueError(
             f"model is already at compression {current:.4f}; pruning cannot reach the lower {compression:.4f}"
         )
-    if method.allocation_name == "class-uniform":
-        # the same final compression in every layer, whatever each layer's current density
-        amount: float | dict[str, float] = {
-            name: 0.0 if kept == 0 else max(0.0, 1.0 - (total - round(compression * total)) / kept)
-            for name, (kept, total) in masks.counts().items()
-        }
-    else:
-        # from whole counts: 1 - (1 - c) / (1 - current) in floats can land just above a .5 boundary
-        # (c = 0.15 of 950 weights gave 143 removed instead of round(142.5) = 142)
-        total, kept = masks.total(), masks.remaining()
-        amount = 0.0 if kept == 0 else max(0.0, (kept - (total - round(compression * total))) / kept)
     if batches is not None and max_batches is not None:
         batches = itertools.islice(batches, max_batches)
     ctx = PruneContext(model, masks, batches, loss_fn=loss_fn, generator=generator or torch.Generator().manual_seed(0))
-    new = method.allocation(method.score(ctx), masks, amount)
-    masks.update(new)
-    reconstruct = getattr(method.score, "reconstruct", None)
-    if reconstruct is not None:
-        reconstruct(ctx)
+    scores, refit = score_and_refit(method.score, ctx)
+    masks.update(method.allocation(scores, masks, compression))
+    if refit is not None:
+        refit(masks)
         masks.apply()
     return masks

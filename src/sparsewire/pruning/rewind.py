@@ -48,8 +48,9 @@ def reinitialize(model: nn.Module, masks: Masks | None = None, seed: int = 0) ->
     torch.manual_seed(seed)
     try:
         for module in model.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                reset()
     finally:
         torch.random.set_rng_state(state)
     masks.apply()

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from sparsewire.masks import EmptyLayerWarning, Masks
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.pruning.methods import resolve_method
 from sparsewire.pruning.prune import prune
 from sparsewire.training import evaluate
@@ -23,11 +24,8 @@ from sparsewire.training import evaluate
 
 def check_fractions(fractions: Sequence[float]) -> list[float]:
     """Validate fractions of the remaining weights to remove: each in (0, 1], sorted, no duplicates."""
-    out = sorted({float(f) for f in fractions})
-    bad = [f for f in out if not 0.0 < f <= 1.0]
-    if bad:
-        raise ValueError(f"further-pruning fractions are fractions of the remaining weights, in (0, 1]; got {bad}")
-    return out
+    return sorted({check_fraction(f, "(0, 1]", "further-pruning fractions", "fractions of the remaining weights")
+                   for f in fractions})
 
 
 def check_data_free(method: str) -> str:

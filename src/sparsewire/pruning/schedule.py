@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.pruning.prune import check_compression
 
 
@@ -17,9 +18,9 @@ def iterative(target: float, rate: float) -> list[float]:
     (Han et al. 2015; Frankle & Carbin 2019).
     """
     target = check_compression(target)
-    if not 0.0 < rate < 1.0:
-        raise ValueError(f"iterative pruning rate (fraction of remaining weights per round) must be in (0, 1), got {rate}")
-    steps, density = [], 1.0
+    rate = check_fraction(rate, "(0, 1)", "iterative pruning rate", "fraction of remaining weights per round")
+    steps: list[float] = []
+    density = 1.0
     while 1.0 - density < target - 1e-12:
         density *= 1.0 - rate
         steps.append(min(1.0 - density, target))

@@ -1,10 +1,6 @@
-"""Pruning scores: ``score(ctx) -> {param name: tensor}``; higher means more important (kept longer)."""
+"""The built-in pruning scores (each a :class:`~sparsewire.pruning.score.Score`); higher = kept longer."""
 
-from collections.abc import Callable
-
-import torch
-
-from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.score import Score
 from sparsewire.pruning.scores.magnitude import magnitude
 from sparsewire.pruning.scores.obd import (
     hessian_diagonal,
@@ -12,16 +8,12 @@ from sparsewire.pruning.scores.obd import (
     hessian_diagonal_hutchinson,
     obd,
 )
-from sparsewire.pruning.scores.obs import obs, obs_reconstruct
+from sparsewire.pruning.scores.obs import LayerwiseOBS, layer_hessians, obs, refit_rows
 from sparsewire.pruning.scores.random import random
 from sparsewire.pruning.scores.saliency import saliency
 
-Score = Callable[[PruneContext], dict[str, torch.Tensor]]
-
-obd.needs_data = True  # type: ignore[attr-defined]
-obs.needs_data = True  # type: ignore[attr-defined]
-
 SCORES: dict[str, Score] = {"magnitude": magnitude, "random": random, "obd": obd, "obs": obs, "saliency": saliency}
-"""Score name → function; a score that reads training batches sets ``needs_data = True`` on itself."""
+"""Score name → score; add yours to use it in method strings (``"myscore/class-uniform"``)."""
 
-__all__ = ["SCORES", "Score", "hessian_diagonal", "hessian_diagonal_ggn", "hessian_diagonal_hutchinson", "magnitude", "obd", "obs", "obs_reconstruct", "random", "saliency"]
+__all__ = ["SCORES", "LayerwiseOBS", "Score", "hessian_diagonal", "hessian_diagonal_ggn", "hessian_diagonal_hutchinson",
+           "layer_hessians", "magnitude", "obd", "obs", "random", "refit_rows", "saliency"]

@@ -11,6 +11,7 @@ h_ii is the diagonal of the loss Hessian. Two estimators:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 
 from sparsewire.batch import logits as output_logits
 from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.score import score_function
 
 
 def hessian_diagonal_hutchinson(ctx: PruneContext, probes: int = 4) -> dict[str, torch.Tensor]:
@@ -67,7 +69,7 @@ def hessian_diagonal_ggn(ctx: PruneContext) -> dict[str, torch.Tensor]:
     diag = {n: torch.zeros_like(m.weight) for n, m in modules.items()}
     captured: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def hook(name: str):
+    def hook(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
         def record(_m: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
             if args[0].dim() != 2:
                 raise ValueError(f"Gauss-Newton OBD needs (batch, features) inputs at {name}; use estimator='hutchinson'")
@@ -116,6 +118,7 @@ def hessian_diagonal(ctx: PruneContext, estimator: Literal["auto", "ggn", "hutch
     return hessian_diagonal_hutchinson(ctx, probes)
 
 
+@score_function(needs_data=True)
 def obd(ctx: PruneContext) -> dict[str, torch.Tensor]:
     """OBD saliency ½ h_ii w_i²; the lowest are pruned first."""
     h = hessian_diagonal(ctx)

@@ -4,19 +4,27 @@ For a linear layer y = W x with inputs X collected on training data, the layer-w
 weight w_qj has Hessian H = XᵀX / n (shared by all rows q), saliency L_qj = w_qj² / (2 [H⁻¹]_jj)
 (Dong et al., Eq. 7), and after pruning, the surviving weights of each row are refitted so that the
 layer's output on X changes least: w_S = H_SS⁻¹ H_S· w (the exact multi-weight OBS update).
+The Hessians and weights are measured before pruning; the refit carries them (a :class:`RefittingScore`).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
+
 import torch
 from torch import nn
 
+from sparsewire.masks import Masks
 from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.score import Refit, ScoreMap
 
 DAMPING = 1e-4  # relative to the mean of diag(H); keeps H invertible for dead or constant inputs
 
 
-def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
+def layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
+    """H = XᵀX / n + damping for every masked ``nn.Linear`` weight (float64, on the CPU), X its inputs on
+    ``ctx``'s batches."""
     modules: dict[str, nn.Linear] = {}
     for name in ctx.masks:
         module_name, _, param_name = name.rpartition(".")
@@ -27,7 +35,7 @@ def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
     sums = {n: torch.zeros(m.in_features, m.in_features, dtype=torch.float64) for n, m in modules.items()}
     counts = dict.fromkeys(modules, 0)
 
-    def hook(name: str):
+    def hook(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
         def record(_module: nn.Module, args: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
             # on the CPU in float64, whatever the model's device: the same Hessian everywhere
             x = args[0].detach().reshape(-1, args[0].shape[-1]).to("cpu", torch.float64)
@@ -44,8 +52,8 @@ def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
             for batch in ctx.require_batches("OBS"):
                 ctx.forward(batch)
     finally:
-        for h in handles:
-            h.remove()
+        for handle in handles:
+            handle.remove()
         ctx.model.train(was_training)
     hessians = {}
     for name, total in sums.items():
@@ -55,34 +63,40 @@ def _layer_hessians(ctx: PruneContext) -> dict[str, torch.Tensor]:
     return hessians
 
 
-def obs(ctx: PruneContext) -> dict[str, torch.Tensor]:
-    """Layer-wise OBS saliency w_qj² / (2 [H⁻¹]_jj); caches H on ``ctx`` for :func:`obs_reconstruct`."""
-    hessians = _layer_hessians(ctx)
-    ctx.obs_hessians = hessians  # type: ignore[attr-defined]
-    ctx.obs_original = {n: p.detach().clone() for n, p, _ in ctx.masks.parameters()}  # type: ignore[attr-defined]
-    scores = {}
-    for name, param, _ in ctx.masks.parameters():
-        hinv_diag = torch.linalg.inv(hessians[name]).diagonal().to(param)
-        scores[name] = param.detach() ** 2 / (2 * hinv_diag.unsqueeze(0))
-    return scores
-
-
 @torch.no_grad()
-def obs_reconstruct(ctx: PruneContext) -> None:
+def refit_rows(masks: Masks, hessians: Mapping[str, torch.Tensor], original: Mapping[str, torch.Tensor]) -> None:
     """Refit each row's surviving weights to the layer's original output: w_S = H_SS⁻¹ H_S· w."""
-    if not hasattr(ctx, "obs_hessians"):
-        raise RuntimeError("obs_reconstruct needs the Hessians and weights saved by obs(ctx) before pruning")
-    hessians = ctx.obs_hessians  # type: ignore[attr-defined]
-    for name, param, mask in ctx.masks.parameters():
+    for name, param, mask in masks.parameters():
         h = hessians[name]
-        original = ctx.obs_original[name].to("cpu", torch.float64)  # type: ignore[attr-defined]
+        weights = original[name].to("cpu", torch.float64)
         for q in range(param.shape[0]):
             keep = mask[q].nonzero().flatten().cpu()
             row = torch.zeros(param.shape[1], dtype=torch.float64)
             if keep.numel():
-                rhs = h[keep] @ original[q]
+                rhs = h[keep] @ weights[q]
                 row[keep] = torch.linalg.solve(h[keep][:, keep], rhs)
             param[q] = row.to(param)
 
 
-obs.reconstruct = obs_reconstruct  # type: ignore[attr-defined]
+class LayerwiseOBS:
+    """Layer-wise OBS: saliency w_qj² / (2 [H⁻¹]_jj), then the exact refit of the survivors (module doc)."""
+
+    needs_data = True
+
+    def __call__(self, ctx: PruneContext) -> ScoreMap:
+        return self.score_and_refit(ctx)[0]
+
+    def score_and_refit(self, ctx: PruneContext) -> tuple[ScoreMap, Refit]:
+        hessians = layer_hessians(ctx)
+        original = {n: p.detach().clone() for n, p, _ in ctx.masks.parameters()}
+        scores = {}
+        for name, param, _ in ctx.masks.parameters():
+            hinv_diag = torch.linalg.inv(hessians[name]).diagonal().to(param)
+            scores[name] = param.detach() ** 2 / (2 * hinv_diag.unsqueeze(0))
+        return scores, functools.partial(refit_rows, hessians=hessians, original=original)
+
+    def __repr__(self) -> str:
+        return "LayerwiseOBS()"
+
+
+obs = LayerwiseOBS()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 
 from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.score import score_function
 
 
+@score_function()
 def random(ctx: PruneContext) -> dict[str, torch.Tensor]:
     """I.i.d. uniform scores drawn from ``ctx.generator`` (seeded, reproducible)."""
     return {

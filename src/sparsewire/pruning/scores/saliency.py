@@ -6,8 +6,10 @@ from __future__ import annotations
 import torch
 
 from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.score import score_function
 
 
+@score_function(needs_data=True)
 def saliency(ctx: PruneContext) -> dict[str, torch.Tensor]:
     """Score every masked weight by ``|Σ_batches ∂L/∂w · w|`` (gradients of the masked network)."""
     batches = ctx.require_batches("the saliency score")
@@ -22,6 +24,3 @@ def saliency(ctx: PruneContext) -> dict[str, torch.Tensor]:
                 acc.add_(g)
     ctx.model.train(was_training)
     return {n: (g * p.detach()).abs() for n, g, p in zip(names, total, params, strict=True)}
-
-
-saliency.needs_data = True  # type: ignore[attr-defined]
