@@ -14,6 +14,7 @@ rebuilds a smaller cohort when members finish, so a finished network stops costi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +100,7 @@ class Cohort(nn.Module):
         """A cohort of the same kind and options over ``members``."""
         raise NotImplementedError
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(self, *inputs: Any, **options: Any) -> torch.Tensor:  # pragma: no cover - abstract
         """``(N, B, C)`` outputs: member ``n``'s output for the batch at ``[n]``."""
         raise NotImplementedError
 

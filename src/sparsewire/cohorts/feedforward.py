@@ -35,8 +35,9 @@ docstring for the measurement behind that choice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -44,6 +45,9 @@ from torch import nn
 from sparsewire.cohorts.base import Cohort, member_masks
 from sparsewire.cohorts.layout import Layout, Slot
 from sparsewire.cohorts.recurrent import partition_sizes
+
+if TYPE_CHECKING:
+    from sparsewire.graphs.feedforward import GraphNetwork
 
 
 def _relu_backward(grad: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -161,16 +165,19 @@ class _GraphCohort(Cohort):
     in_features: int
     classes: int
     activation_name: str
+    _param_names: list[str]  # the packed parameters, in the order the level loop takes them
 
     def _check(self, members: Sequence[nn.Module]) -> list[tuple]:
-        specs = [_graph_spec(m) for m in members]
-        for what, values in [("input size", {m.in_features for m in members}),
-                             ("number of classes", {m.out_features for m in members}),
-                             ("activation", {m.activation_name for m in members})]:
+        networks = [_graph_network(m) for m in members]
+        specs = [_graph_spec(m) for m in networks]
+        shared: list[tuple[str, Collection[object]]] = [("input size", {m.in_features for m in networks}),
+                                                        ("number of classes", {m.out_features for m in networks}),
+                                                        ("activation", {m.activation_name for m in networks})]
+        for what, values in shared:
             if len(values) != 1:
                 raise ValueError(f"cohort members must share the {what}, got {sorted(map(str, values))}")
-        self.in_features, self.classes = members[0].in_features, members[0].out_features
-        self.activation_name = members[0].activation_name
+        self.in_features, self.classes = networks[0].in_features, networks[0].out_features
+        self.activation_name = networks[0].activation_name
         return specs
 
     def _run(self, function: type[torch.autograd.Function], plan: tuple, x: torch.Tensor) -> torch.Tensor:
@@ -182,12 +189,17 @@ class _GraphCohort(Cohort):
         return out.view(len(self), self.classes, x.shape[0]).transpose(1, 2)
 
 
-def _graph_spec(model: nn.Module) -> tuple[list[int], dict[int, list[int]], list[int], list[int]]:
-    """(layer sizes, incoming source layers per layer, input-attached layers, read-out layers)."""
+def _graph_network(model: nn.Module) -> GraphNetwork:
+    """``model`` as a cohort member: a :class:`~sparsewire.graphs.feedforward.GraphNetwork`."""
     from sparsewire.graphs.feedforward import GraphNetwork
 
     if not isinstance(model, GraphNetwork):
         raise TypeError(f"a feed-forward cohort takes GraphNetwork members, got {type(model).__name__}")
+    return model
+
+
+def _graph_spec(model: GraphNetwork) -> tuple[list[int], dict[int, list[int]], list[int], list[int]]:
+    """(layer sizes, incoming source layers per layer, input-attached layers, read-out layers)."""
     sizes = list(model.structure.sizes)
     incoming: dict[int, list[int]] = {j: [] for j in range(len(sizes))}
     for i, j in model.structure.blocks:
@@ -268,19 +280,21 @@ class DenseFeedForwardCohort(_GraphCohort):
                     slots.append(Slot(m, "output_bias", bname, bias.start + row, (classes,), block=(smax,)))
                     column = 0
                     for k in specs[m][3]:
+                        assert wname is not None and weight is not None  # a row that reads units has weights
                         slots.append(Slot(m, f"outputs.{k}.weight", wname, weight.start + row, (classes, sizes[k]),
                                           (0, column), (smax, wmax)))
                         column += sizes[k]
                     continue
                 slots.append(Slot(m, f"biases.{j}", bname, bias.start + row, (sizes[j],), block=(smax,)))
-                if attached:
+                if iname is not None:
                     slots.append(Slot(m, f"inputs.{j}.weight", iname, row, (sizes[j], features)))
                 column = 0
                 for i in incoming[j]:
+                    assert wname is not None and weight is not None  # a row that reads units has weights
                     slots.append(Slot(m, f"edges.{i}_{j}.weight", wname, weight.start + row, (sizes[j], sizes[i]),
                                       (0, column), (smax, wmax)))
                     column += sizes[i]
-            if attached:
+            if iname is not None:
                 packer.shapes[iname] = (len(group), smax, features)
             pending.append((len(group), smax, wmax, torch.tensor(inputs, dtype=torch.long),
                             torch.tensor(outputs, dtype=torch.long), wname, weight, bname, bias, iname, activate))
@@ -308,22 +322,23 @@ class DenseFeedForwardCohort(_GraphCohort):
         # Read-out: one row per member, its read-out layers side by side.
         width = [sum(specs[m][0][j] for j in specs[m][3]) for m in range(n)]
         for part in partition_sizes([classes * w for w in width], self.bucket_overhead):
-            chosen = sorted(part)
-            wmax = max(width[m] for m in chosen)
+            readers = sorted(part)
+            wmax = max(width[m] for m in readers)
             inputs = []
-            for m in chosen:
+            for m in readers:
                 read = [u for j in specs[m][3] for u in units(m, j)]
                 inputs += read + [zero] * (wmax - len(read))
-            outputs = [logits + m * classes + c for m in chosen for c in range(classes)]
-            add_stage([(m, -1) for m in chosen], classes, wmax, inputs, outputs, False, activate=False)
+            outputs = [logits + m * classes + c for m in readers for c in range(classes)]
+            add_stage([(m, -1) for m in readers], classes, wmax, inputs, outputs, False, activate=False)
 
         layout, names = packer.finish()
         position = {name: k for k, name in enumerate(names)}
 
-        def located(name: str | None, block: Block | None) -> Block | None:
-            return None if block is None else Block(position[name], block.start, block.rows, block.shape)
+        def located(name: str, block: Block) -> Block:
+            return Block(position[name], block.start, block.rows, block.shape)
 
-        self._stages = [Stage(rows, smax, wmax, inputs, outputs, located(wname, weight), located(bname, bias),
+        self._stages = [Stage(rows, smax, wmax, inputs, outputs, None if weight is None else located(wname, weight),
+                              located(bname, bias),
                               None if iname is None else position[iname], activate)
                         for rows, smax, wmax, inputs, outputs, wname, weight, bname, bias, iname, activate in pending]
         self._param_names = names
@@ -417,7 +432,8 @@ class _EdgeLevels(torch.autograd.Function):
         edges, biased, batch = params[1], len(params[0]), x.shape[0]
         gbuf = torch.zeros_like(buf)
         gbuf[logits:biased] = grad_out
-        grads: list[torch.Tensor | None] = [None, torch.empty_like(edges)] + [None] * (len(params) - 2)
+        edge_grads = torch.empty_like(edges)
+        grads: list[torch.Tensor | None] = [None, edge_grads] + [None] * (len(params) - 2)
         gx = torch.zeros_like(x) if ctx.needs_input_grad[1] else None
         for readout in readouts:
             gz = gbuf.index_select(0, readout.outputs).view(readout.rows, -1, batch)
@@ -436,7 +452,7 @@ class _EdgeLevels(torch.autograd.Function):
             if level.src is not None:
                 first, last = level.edges
                 gdst = gz.index_select(0, level.dst)
-                grads[1][first:last] = (gdst * buf.index_select(0, level.src)).sum(1)
+                edge_grads[first:last] = (gdst * buf.index_select(0, level.src)).sum(1)
                 gbuf.index_add_(0, level.src, gdst.mul_(edges[first:last].unsqueeze(1)))
         grads[0] = gbuf[:biased].sum(1)
         return (None, gx, *grads)
@@ -489,7 +505,10 @@ class FeedForwardCohort(_GraphCohort):
         count = 0  # edges so far
         for j, (first, stop) in enumerate(bounds):
             level = Level(first, stop)
-            attached, inrows, src, dst, before = 0, [], [], [], count
+            attached, before = 0, count
+            inrows: list[int] = []
+            src: list[int] = []
+            dst: list[int] = []
             for m in range(n):
                 sizes, incoming, inputs, _ = specs[m]
                 if j >= len(sizes):
@@ -520,7 +539,7 @@ class FeedForwardCohort(_GraphCohort):
             levels.append(level)
         shapes["e"] = (count,)
         # Read-out: member m's logits are buffer rows logits + m·C …, its read-out layers side by side.
-        readouts = []
+        readouts: list[Readout] = []
         width = [sum(specs[m][0][j] for j in specs[m][3]) for m in range(n)]
         for part in partition_sizes([classes * w for w in width], self.bucket_overhead):
             chosen = sorted(part)

@@ -20,7 +20,8 @@ product whose setup exceeds the few thousand multiply-adds of a level.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -30,16 +31,26 @@ from sparsewire.cohorts.base import Cohort
 from sparsewire.cohorts.layout import Layout, Slot
 from sparsewire.cohorts.wavefront import GATES, Bucket, Schedule, combine, wavefront
 
+if TYPE_CHECKING:
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
 INPUT = -1  # source "layer" of the input block: the embedded tokens
 
 
-def _member_spec(model: nn.Module) -> tuple[str, list[int], list[tuple[int, int]], list[int], int, int]:
-    """(cell, layer sizes, blocks (source, target) with INPUT → 0 first, read-out layers, input size, classes)."""
-    rnn = getattr(model, "graph_rnn", None)
-    if rnn is None:
+def _member(model: nn.Module) -> GraphRecurrentClassifier:
+    """``model`` as a cohort member: a :class:`~sparsewire.models.recurrent.GraphRecurrentClassifier`."""
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
+
+    if not isinstance(model, GraphRecurrentClassifier):
         raise TypeError(f"a recurrent cohort takes GraphRecurrentClassifier members, got {type(model).__name__}")
+    return model
+
+
+def _member_spec(model: GraphRecurrentClassifier) -> tuple[str, list[int], list[tuple[int, int]], list[int], int, int]:
+    """(cell, layer sizes, blocks (source, target) with INPUT → 0 first, read-out layers, input size, classes)."""
+    rnn = model.graph_rnn
     sizes = list(rnn.structure.sizes)
-    blocks = [(INPUT, 0)] + [tuple(key) for key in rnn.structure.blocks]
+    blocks = [(INPUT, 0)] + [(source, target) for source, target in rnn.structure.blocks]
     return rnn.cell, sizes, blocks, sorted(int(j) for j in rnn.outputs), rnn.input_size, rnn.output_size
 
 
@@ -81,26 +92,33 @@ class RecurrentCohort(Cohort):
     bucket_overhead: float = 48.0
     """Padded hidden units one more recurrence call per level is worth (see :func:`partition_sizes`)."""
 
+    emb: nn.Parameter  # packed parameters (registered by Cohort)
+    out: nn.Parameter
+    outb: nn.Parameter
+
     def __init__(self, members: Sequence[nn.Module]) -> None:
-        specs = [_member_spec(m) for m in members]
+        networks = [_member(m) for m in members]
+        specs = [_member_spec(m) for m in networks]
         cells = {s[0] for s in specs}
         if len(cells) != 1:
             raise ValueError(f"a recurrent cohort needs one cell type, got {sorted(cells)}")
         self.cell = cells.pop()
         gates = GATES[self.cell]
         classes = {s[5] for s in specs}
-        vocab = {int(m.vocab_size) for m in members}
-        readouts = {getattr(m, "readout", "last-valid") for m in members}
-        embedded = {m.embedding is not None for m in members}
-        for what, values in [("number of classes", classes), ("vocabulary", vocab), ("read-out", readouts),
-                             ("embedding presence", embedded)]:
+        vocab = {int(m.vocab_size) for m in networks}
+        rules = {getattr(m, "readout", "last-valid") for m in networks}
+        embedded = {m.embedding is not None for m in networks}
+        shared: list[tuple[str, Collection[object]]] = [("number of classes", classes), ("vocabulary", vocab),
+                                                        ("read-out", rules), ("embedding presence", embedded)]
+        for what, values in shared:
             if len(values) != 1:
                 raise ValueError(f"cohort members must share the {what}, got {sorted(map(str, values))}")
-        if any(m.embedding is not None and m.embedding.padding_idx not in (None, 0) for m in members):
+        if any(m.embedding is not None and m.embedding.padding_idx not in (None, 0) for m in networks):
             raise ValueError("embeddings must use padding_idx 0 (or none)")
-        self.classes, self.vocab, self.readout = classes.pop(), vocab.pop(), readouts.pop()
+        self.classes, self.vocab, self.readout = classes.pop(), vocab.pop(), rules.pop()
         self.embedded = embedded.pop()
-        self.padding_zero = self.embedded and members[0].embedding.padding_idx == 0
+        first_embedding = networks[0].embedding
+        self.padding_zero = first_embedding is not None and first_embedding.padding_idx == 0
 
         n = len(members)
         inputs = [s[4] for s in specs]

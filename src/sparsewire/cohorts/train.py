@@ -43,9 +43,10 @@ class _Schedule:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config, self.lr = config, config.lr
-        self.best_acc, self.best_state, self.since_best, self.last_acc = -math.inf, None, 0, -math.inf
+        self.best_acc, self.since_best, self.last_acc = -math.inf, 0, -math.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
 
-    def after_epoch(self, epoch: int, acc: float | None, state: Callable[[], dict]) -> str | None:
+    def after_epoch(self, epoch: int, acc: float | None, state: Callable[[], dict[str, torch.Tensor]]) -> str | None:
         """Update after ``epoch`` with validation accuracy ``acc`` (None: no validation); a stop reason or None."""
         config = self.config
         if config.schedule == "cosine":
@@ -118,7 +119,8 @@ def iter_train_cohort(
     cohort.apply_masks()
     optimizer = CohortOptimizer(cohort, config)
     generator = torch.Generator().manual_seed(seed)
-    have_val = val_data is not None and len(val_data[0]) > 0
+    val_set = val_data if val_data is not None and len(val_data[0]) > 0 else None
+    have_val = val_set is not None
     ready: list[tuple[int, nn.Module, MemberResult]] = []
 
     def finish(done: list[tuple[int, str]]) -> None:
@@ -181,7 +183,7 @@ def iter_train_cohort(
         if not live:
             break
         tick = time.perf_counter()
-        val = evaluate_cohort(cohort, val_data, eval_batch_size, loss_fn) if have_val else None
+        val = evaluate_cohort(cohort, val_set, eval_batch_size, loss_fn) if val_set is not None else None
         for pos, _ in enumerate(live):
             results[live[pos]].seconds += (time.perf_counter() - tick) / len(live)
         stops: list[tuple[int, str]] = []
@@ -193,7 +195,7 @@ def iter_train_cohort(
             results[index].history.append(row)
             results[index].epochs = epoch
 
-            def member_state(pos: int = pos) -> dict:
+            def member_state(pos: int = pos) -> dict[str, torch.Tensor]:
                 nonlocal state
                 if state is None:
                     cohort.write_back()

@@ -35,6 +35,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -51,7 +52,7 @@ class Bucket:
     hidden: int
 
     def __post_init__(self) -> None:
-        self.levels = self.level.tolist()
+        self.levels: list[int] = self.level.tolist()
         if self.levels != sorted(self.levels):
             raise ValueError("bucket blocks must be sorted by level")
 
@@ -63,23 +64,27 @@ class Bucket:
         return Bucket(self.level.to(device), self.inputs.to(device), self.outputs.to(device), self.hidden)
 
 
+Step = tuple[int, int, torch.Tensor, torch.Tensor, int]
+"""One bucket's work at a wavefront step: ``(a, e, gather, scatter, time)`` (see :meth:`Schedule.plan`)."""
+
+
 class Schedule:
     """Which blocks run at each wavefront step and where they read and write, per sequence length ``T``
     (computed once per ``T`` and cached: a batch then costs no index arithmetic)."""
 
     def __init__(self, buckets: Sequence[Bucket], units: int, depth: int) -> None:
         self.buckets, self.units, self.depth = list(buckets), units, depth
-        self._plans: dict[tuple[int, str], list[list[tuple | None]]] = {}
+        self._plans: dict[tuple[int, str], list[list[Step | None]]] = {}
 
-    def plan(self, steps: int, device: torch.device) -> list[list[tuple | None]]:
+    def plan(self, steps: int, device: torch.device) -> list[list[Step | None]]:
         """``plan[step][q]``: ``None`` or ``(a, e, gather, scatter, time)`` with flat indices into the layer
         buffer viewed as ``(T·(units + 2), B)`` and ``time`` the earliest time any of the blocks processes."""
         key = (steps, str(device))
         if key not in self._plans:
             stride = self.units + 2
-            plan = []
+            plan: list[list[Step | None]] = []
             for step in range(steps + self.depth - 1):
-                row = []
+                row: list[Step | None] = []
                 for bucket in self.buckets:
                     a, e = bucket.active(step, steps)
                     if a == e:
@@ -120,6 +125,7 @@ def _forward_cell(cell: str, pre: torch.Tensor, h: torch.Tensor, c: torch.Tensor
         torch.addcmul(n, rz[:, hid:], h - n, out=out)
         return rz, n, ghn
     if cell == "lstm":
+        assert c is not None and c_out is not None  # an LSTM carries a cell state
         pre[:, :2 * hid].sigmoid_()
         pre[:, 2 * hid:3 * hid].tanh_()
         pre[:, 3 * hid:].sigmoid_()
@@ -146,6 +152,7 @@ def _backward_cell(cell: str, dh: torch.Tensor, dc: torch.Tensor | None, saved: 
         torch.mul(dnp, r, out=d[:, 3 * hid:])
         return d, dh * z, None
     if cell == "lstm":
+        assert c is not None and dc is not None  # an LSTM carries a cell state
         acts, tc = saved
         i, f, g, o = acts[:, :hid], acts[:, hid:2 * hid], acts[:, 2 * hid:3 * hid], acts[:, 3 * hid:]
         dc_t = torch.addcmul(dc, dh * o, 1 - tc * tc)
@@ -161,7 +168,8 @@ def _backward_cell(cell: str, dh: torch.Tensor, dc: torch.Tensor | None, saved: 
 
 class _Wavefront(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, schedule, cell, active, keep, x, *params):  # noqa: D102
+    def forward(ctx: Any, schedule: Schedule, cell: str, active: list[int], keep: bool, x: torch.Tensor,  # noqa: D102
+                *params: torch.Tensor) -> torch.Tensor:
         steps, inputs, batch = x.shape
         units = schedule.units
         plan = schedule.plan(steps, x.device)
@@ -172,9 +180,9 @@ class _Wavefront(torch.autograd.Function):
         # hidden (and cell) state of every block after each step: history[q][:, :, σ + 1] (σ = −1: zeros)
         history = [x.new_zeros(len(b.levels), b.hidden, total + 1, batch) for b in schedule.buckets]
         cells = [torch.zeros_like(h) for h in history] if cell == "lstm" else None
-        saved: list[list] = []
+        saved: list[list[tuple[torch.Tensor, tuple[torch.Tensor, ...]] | None]] = []  # per step and bucket
         for step, row in enumerate(plan):
-            record = []
+            record: list[tuple[torch.Tensor, tuple[torch.Tensor, ...]] | None] = []
             for q, entry in enumerate(row):
                 if entry is None:
                     record.append(None)
@@ -190,7 +198,7 @@ class _Wavefront(torch.autograd.Function):
                 c_new = torch.empty_like(h_prev) if cells is not None else None
                 keep_step = _forward_cell(cell, pre, h_prev, c_prev, new, c_new)
                 history[q][a:e, :, step + 1, :k] = new
-                if cells is not None:
+                if cells is not None and c_new is not None:
                     cells[q][a:e, :, step + 1, :k] = c_new
                 flat[:, :k].index_add_(0, scatter, new.view(-1, k))
                 record.append((xs, keep_step) if keep else None)
