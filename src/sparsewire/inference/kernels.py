@@ -23,6 +23,7 @@ import copy
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -81,7 +82,7 @@ def candidate_kernels(weight: torch.Tensor, bias: torch.Tensor | None) -> dict[s
     for block in (8, 16, 32):
         if weight.shape[0] % block or weight.shape[1] % block or _block_density(weight, block) > 0.5:
             continue
-        kernels[f"bsr-{block}"] = _sparse(lambda b=block: weight.to_sparse_bsr((b, b)), bias)
+        kernels[f"bsr-{block}"] = _sparse(partial(weight.to_sparse_bsr, (block, block)), bias)
     if weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64):
         import scipy.sparse
 
@@ -137,6 +138,9 @@ class Measured(nn.Module):
     the kernels (``_flat`` / ``_unflat``). ``dense`` is always a candidate.
     """
 
+    weight: torch.Tensor  # buffers
+    bias: torch.Tensor | None
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, candidates: Iterable[str] | None,
                  rounds: int, margin: float) -> None:
         super().__init__()
@@ -182,7 +186,7 @@ class Measured(nn.Module):
         if key not in CHOICES:
             times = time_kernels(self.kernels(), x, self.rounds)
             self.timings[local] = times
-            best = min(times, key=times.get)
+            best = min(times, key=times.__getitem__)
             CHOICES[key] = best if times[best] < self.margin * times["dense"] else "dense"
         self.choice[local] = CHOICES[key]
         return self.choice[local]
@@ -242,11 +246,11 @@ class MeasuredConv2d(Measured):
 
     def _candidates(self) -> dict[str, Kernel]:
         weight, bias = self.weight, self.bias
-        geometry = {"stride": self.stride, "padding": self.padding, "dilation": self.dilation}
-        kernels: dict[str, Kernel] = {"dense": lambda x: F.conv2d(x, weight, bias, **geometry)}
+        stride, padding, dilation = self.stride, self.padding, self.dilation
+        kernels: dict[str, Kernel] = {"dense": lambda x: F.conv2d(x, weight, bias, stride, padding, dilation)}
         for name, linear in candidate_kernels(weight.reshape(self.out_channels, -1), bias).items():
             if name != "dense":
-                kernels[f"im2col-{name}"] = lambda x, k=linear: self._im2col(x, k)
+                kernels[f"im2col-{name}"] = partial(self._im2col, linear=linear)
         return kernels
 
     def _im2col(self, x: torch.Tensor, linear: Kernel) -> torch.Tensor:
@@ -284,8 +288,8 @@ def measured(model: nn.Module, *, batch_sizes: Iterable[int] = (), input_shape: 
                                                   or module.padding_mode != "zeros"):
                 continue
             parent_name, _, child = name.rpartition(".")
-            kind = MeasuredLinear if isinstance(module, nn.Linear) else MeasuredConv2d
-            new = kind(module, candidates, rounds)
+            new: Measured = (MeasuredLinear(module, candidates, rounds) if isinstance(module, nn.Linear)
+                              else MeasuredConv2d(module, candidates, rounds))
             setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
             layers.append(new)
     for batch in batch_sizes:

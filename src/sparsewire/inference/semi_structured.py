@@ -51,6 +51,7 @@ def to_semi_structured(model: nn.Module, dtype: torch.dtype = torch.float16, dev
             skipped[name] = str(error).splitlines()[0]
             continue
         converted.append(name)
-    out.semi_structured = converted
-    out.semi_structured_skipped = skipped
+    # plain attributes, which torch's typing of nn.Module.__setattr__ (tensors and modules only) cannot express
+    out.semi_structured = converted  # type: ignore[assignment]
+    out.semi_structured_skipped = skipped  # type: ignore[assignment]
     return out

@@ -21,6 +21,9 @@ from sparsewire.masks.fractions import check_fraction
 class SparseLinear(nn.Module):
     """``y = x Wᵀ + b`` with W held as a CSR matrix of its non-zero entries (inference only)."""
 
+    weight: torch.Tensor  # buffers
+    bias: torch.Tensor | None
+
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features

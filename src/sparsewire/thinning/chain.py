@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -32,6 +33,7 @@ from sparsewire.thinning.common import (
     keep_index,
     out_constants,
     plain_copy,
+    running_stats,
     used_inputs,
 )
 
@@ -40,6 +42,9 @@ ELEMENTWISE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tan
 CHANNELWISE = (nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d,
                nn.AdaptiveMaxPool2d)
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d)
+Weighted = nn.Linear | nn.Conv1d | nn.Conv2d
+Norm = nn.BatchNorm1d | nn.BatchNorm2d
 
 
 @dataclass
@@ -49,6 +54,18 @@ class Op:
     name: str | None
     module: nn.Module
     kind: str  # "weighted" | "elementwise" | "channelwise" | "norm" | "flatten"
+
+    @property
+    def weighted(self) -> tuple[str, Weighted]:
+        """The name and module of a ``weighted`` op."""
+        assert self.name is not None and isinstance(self.module, WEIGHTED)  # _kind and chain_ops make them so
+        return self.name, self.module
+
+    @property
+    def norm(self) -> tuple[str, Norm]:
+        """The name and module of a ``norm`` op."""
+        assert self.name is not None and isinstance(self.module, NORMS)  # _kind makes them so
+        return self.name, self.module
 
 
 def _kind(module: nn.Module) -> str:
@@ -108,7 +125,7 @@ def chain_ops(model: nn.Module) -> list[Op]:
     raise UnsupportedModelError(f"{type(model).__name__} is not a chain model (MLP, nn.Sequential, LeNet5)")
 
 
-def _exact_fold(module: nn.Module) -> bool:
+def _exact_fold(module: Weighted) -> bool:
     """Whether a constant input channel adds a constant to every output (no zero padding cuts the kernel)."""
     if isinstance(module, nn.Linear):
         return True
@@ -118,9 +135,10 @@ def _exact_fold(module: nn.Module) -> bool:
     return not any(padding)
 
 
-def _norm_constants(norm: nn.Module, const: torch.Tensor) -> torch.Tensor:
-    scale = (norm.running_var.double() + norm.eps).rsqrt()
-    out = (const - norm.running_mean.double()) * scale
+def _norm_constants(norm: Norm, const: torch.Tensor) -> torch.Tensor:
+    mean, var = running_stats(norm)
+    scale = (var.double() + norm.eps).rsqrt()
+    out = (const - mean.double()) * scale
     if norm.weight is not None:
         weight, bias = norm.weight.double(), norm.bias.double()
         out = torch.where(weight == 0, bias, out * weight + bias)  # scale 0: the bias, whatever comes in
@@ -137,11 +155,11 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
 
 
-def _resized(module: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
+def _resized(module: Weighted, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
     new = copy.deepcopy(module)
     ref = module.weight
     new.weight = nn.Parameter(weight.to(ref.dtype), requires_grad=ref.requires_grad)
-    if bias is not None:
+    if bias is not None and module.bias is not None:  # bias is None exactly when module.bias is
         new.bias = nn.Parameter(bias.to(ref.dtype), requires_grad=module.bias.requires_grad)
     if isinstance(module, nn.Linear):
         new.out_features, new.in_features = weight.shape[:2]
@@ -150,14 +168,15 @@ def _resized(module: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None)
     return new
 
 
-def _sliced_norm(norm: nn.Module, index: torch.Tensor) -> nn.Module:
+def _sliced_norm(norm: Norm, index: torch.Tensor) -> nn.Module:
     new = copy.deepcopy(norm)
     for name in ("weight", "bias"):
         p = getattr(norm, name)
         if p is not None:
             setattr(new, name, nn.Parameter(p.detach()[index].clone(), requires_grad=p.requires_grad))
-    new.running_mean = norm.running_mean[index].clone()
-    new.running_var = norm.running_var[index].clone()
+    mean, var = running_stats(norm)
+    new.running_mean = mean[index].clone()
+    new.running_var = var[index].clone()
     new.num_features = int(index.numel())
     return new
 
@@ -170,8 +189,9 @@ def thin_chain(model: nn.Module) -> nn.Module:
     weighted = [i for i, op in enumerate(ops) if op.kind == "weighted"]
     if not weighted:
         return model
-    weights = {i: ops[i].module.weight.detach().double().clone() for i in weighted}
-    biases = {i: None if ops[i].module.bias is None else ops[i].module.bias.detach().double().clone() for i in weighted}
+    modules = {i: ops[i].weighted[1] for i in weighted}
+    weights = {i: module.weight.detach().double().clone() for i, module in modules.items()}
+    biases = {i: None if module.bias is None else module.bias.detach().double().clone() for i, module in modules.items()}
 
     # forward: constants from units without incoming weights, folded into the next layer's bias
     const: torch.Tensor | None = None
@@ -181,17 +201,17 @@ def thin_chain(model: nn.Module) -> nn.Module:
             if const is not None and const.numel() != weights[i].shape[1]:
                 raise UnsupportedModelError(f"{op.name} expects {weights[i].shape[1]} inputs, the chain gives "
                                             f"{const.numel()} (is a reshape missing from the chain?)")
-            fold_columns(weights[i], biases[i], const, exact_nonzero=_exact_fold(op.module))
+            fold_columns(weights[i], biases[i], const, exact_nonzero=_exact_fold(modules[i]))
             const = out_constants(weights[i], biases[i])
         elif const is None:
             continue
         elif op.kind == "elementwise":
             const = op.module(const)
         elif op.kind == "norm":
-            const = _norm_constants(op.module, const)
+            const = _norm_constants(op.norm[1], const)
         elif op.kind == "flatten":
             following = next((j for j in weighted if j > i), None)
-            if following is None or not isinstance(ops[following].module, nn.Linear):
+            if following is None or not isinstance(modules[following], nn.Linear):
                 raise UnsupportedModelError("a Flatten after a weighted layer must feed an nn.Linear")
             features = weights[following].shape[1]
             if features % const.numel():
@@ -218,15 +238,19 @@ def thin_chain(model: nn.Module) -> nn.Module:
             w = weights[i][keep_out[i]]
             if index is not None:
                 w = w[:, index]
-            b = None if biases[i] is None else biases[i][keep_out[i]]
-            _set(model, op.name, _resized(op.module, w, b))
+            bias = biases[i]
+            b = None if bias is None else bias[keep_out[i]]
+            name, module = op.weighted
+            _set(model, name, _resized(module, w, b))
             index = keep_out[i]
         elif index is None:
             continue
         elif op.kind == "norm":
-            _set(model, op.name, _sliced_norm(op.module, index))
+            name, norm = op.norm
+            _set(model, name, _sliced_norm(norm, index))
         elif op.kind == "flatten":
             index = _expand(index, spatial[i])
     if isinstance(model, MLP):
-        model.sizes = [model.layers[0].in_features, *(layer.out_features for layer in model.layers)]
+        linears = [cast(nn.Linear, layer) for layer in model.layers]  # an MLP's ModuleList holds only nn.Linear
+        model.sizes = [linears[0].in_features, *(layer.out_features for layer in linears)]
     return model

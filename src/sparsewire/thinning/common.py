@@ -8,6 +8,7 @@ vector of per-unit constants uses ``NaN`` for "not constant".
 from __future__ import annotations
 
 import copy
+from typing import TypeVar, cast
 
 import torch
 from torch import nn
@@ -16,13 +17,22 @@ from sparsewire.errors import SparsewireError
 from sparsewire.masks import Masks
 from sparsewire.models.files import SPEC_ATTRIBUTE
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
-def plain_copy(model: nn.Module) -> nn.Module:
+
+def plain_copy(model: ModuleT) -> ModuleT:
     """A deep copy of ``model`` in eval mode with masks applied to the weights and mask buffers removed, without
     the architecture spec ``build_model`` recorded (thinning changes the architecture)."""
     out = Masks.of(model).export() if Masks.is_masked(model) else copy.deepcopy(model)
     out.__dict__.pop(SPEC_ATTRIBUTE, None)
-    return out.eval()
+    return cast(ModuleT, out.eval())  # export() is a deep copy too: same class
+
+
+def running_stats(norm: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """The running mean and variance of ``norm`` (thinning reads batch norm in eval mode)."""
+    if norm.running_mean is None or norm.running_var is None:
+        raise UnsupportedModelError(f"batch norm without running statistics cannot be thinned: {norm}")
+    return norm.running_mean, norm.running_var
 
 
 def keep_index(keep: torch.Tensor) -> torch.Tensor:

@@ -23,16 +23,17 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _layer_flops(module: nn.Module, output: torch.Tensor | tuple) -> int:
+def _layer_flops(module: nn.Module, output: torch.Tensor | tuple[torch.Tensor, object]) -> int:
+    """FLOPs of one call of ``module`` that returned ``output`` (a recurrent layer's: ``(out, state)``)."""
+    out = output[0] if isinstance(output, tuple) else output
     if isinstance(module, nn.Linear):
-        rows = output.numel() // module.out_features
+        rows = out.numel() // module.out_features
         return rows * (2 * module.in_features * module.out_features + (module.out_features if module.bias is not None else 0))
     if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
-        positions = output.numel() // module.out_channels
+        positions = out.numel() // module.out_channels
         per = 2 * module.in_channels // module.groups * math.prod(module.kernel_size) * module.out_channels
         return positions * (per + (module.out_channels if module.bias is not None else 0))
     if isinstance(module, nn.RNNBase):
-        out = output[0]
         steps = out.shape[1] if module.batch_first else out.shape[0]
         gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[module.mode]
         total, width = 0, module.input_size
@@ -48,7 +49,7 @@ def count_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
     """Dense FLOPs per example of one forward pass of ``model(*inputs)`` (batch = ``inputs[0].shape[0]``)."""
     total = 0
 
-    def hook(module: nn.Module, _args, output) -> None:
+    def hook(module: nn.Module, _args: object, output: torch.Tensor | tuple[torch.Tensor, object]) -> None:
         nonlocal total
         total += _layer_flops(module, output)
 

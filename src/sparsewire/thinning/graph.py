@@ -44,7 +44,8 @@ class ThinnedGraphNetwork(nn.Module):
     hidden = GraphNetwork.hidden  # the same layer formula, on these blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.hidden(x)
+        # GraphNetwork.hidden reads only attributes this class has too (duck typing, which mypy cannot check)
+        h = self.hidden(x)  # type: ignore[misc]
         out = self.output_bias.expand(h[0].shape[0] if h else x.shape[0], -1)
         for j, layer in self.outputs.items():
             out = out + layer(h[int(j)])
@@ -61,15 +62,27 @@ def _linear(weight: torch.Tensor, dtype: torch.dtype) -> nn.Linear:
     return layer
 
 
+def _block_weights(blocks: nn.ModuleDict) -> dict[str, torch.Tensor]:
+    """float64 copies of the weights of a GraphNetwork's blocks, by key."""
+    out = {}
+    for key, block in blocks.items():
+        assert isinstance(block, nn.Linear)  # GraphNetwork's blocks are
+        out[key] = block.weight.double().clone()
+    return out
+
+
 @torch.no_grad()
-def thin_graph_network(model: nn.Module) -> ThinnedGraphNetwork:
+def thin_graph_network(model: GraphNetwork) -> ThinnedGraphNetwork:
     """A :class:`ThinnedGraphNetwork` with the same outputs as the GraphNetwork ``model`` (float rounding)."""
     model = plain_copy(model)
     dtype = model.output_bias.dtype
     n = len(model.biases)
-    w_in = {int(j): m.weight.double().clone() for j, m in model.inputs.items()}
-    w_edge = {tuple(int(t) for t in key.split("_")): m.weight.double().clone() for key, m in model.edges.items()}
-    w_out = {int(j): m.weight.double().clone() for j, m in model.outputs.items()}
+    w_in = {int(j): w for j, w in _block_weights(model.inputs).items()}
+    w_edge: dict[tuple[int, int], torch.Tensor] = {}
+    for key, w in _block_weights(model.edges).items():
+        source, target = key.split("_")
+        w_edge[int(source), int(target)] = w
+    w_out = {int(j): w for j, w in _block_weights(model.outputs).items()}
     bias = [b.double().clone() for b in model.biases]
     out_bias = model.output_bias.double().clone()
     incoming = {j: [i for i, jj in w_edge if jj == j] for j in range(n)}

@@ -20,6 +20,7 @@ one-layer modules (the dropout between layers is inactive in eval mode, which th
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 from torch import nn
@@ -69,13 +70,15 @@ def _constants(rnn: nn.RNNBase, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: to
 
 
 def _layer(rnn: nn.RNNBase, input_size: int, hidden: int, params: dict[str, torch.Tensor]) -> nn.RNNBase:
-    kwargs = {"input_size": input_size, "hidden_size": hidden, "num_layers": 1, "bias": rnn.bias,
-              "batch_first": rnn.batch_first, "dtype": rnn.weight_ih_l0.dtype}
+    first = rnn.get_parameter("weight_ih_l0")
+    # keyword arguments of nn.RNN / nn.GRU / nn.LSTM (type(rnn) is typed as nn.RNNBase, which also wants `mode`)
+    kwargs: dict[str, Any] = {"input_size": input_size, "hidden_size": hidden, "num_layers": 1, "bias": rnn.bias,
+                              "batch_first": rnn.batch_first, "dtype": first.dtype}
     if isinstance(rnn, nn.RNN):
         kwargs["nonlinearity"] = rnn.nonlinearity
     with torch.device("meta"):  # no random init (the global RNG stays untouched); filled below
         new = type(rnn)(**kwargs)
-    new = new.to_empty(device=rnn.weight_ih_l0.device)
+    new = new.to_empty(device=first.device)
     with torch.no_grad():
         for name, value in params.items():
             getattr(new, name).copy_(value)
@@ -92,7 +95,9 @@ def thin_recurrent(model: nn.Module) -> nn.Module:
                                     f"matter), got {type(model).__name__}")
     model = plain_copy(model)
     rnn, head = model.rnn, model.head
-    if rnn.bidirectional or getattr(rnn, "proj_size", 0):
+    if not isinstance(rnn, nn.RNNBase):
+        raise UnsupportedModelError(f"recurrent thinning needs an nn.RNN/GRU/LSTM, got {type(rnn).__name__}")
+    if rnn.bidirectional or rnn.proj_size:
         raise UnsupportedModelError("bidirectional and projected recurrent layers are not supported by thinning")
     hidden, gates, depth = rnn.hidden_size, GATES[rnn.mode], rnn.num_layers
     p = {name: t.detach().double().clone() for name, t in rnn.named_parameters()}

@@ -18,10 +18,15 @@ pooling) reads it. Nothing is folded, so outputs change only by summation order.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
-from sparsewire.thinning.common import UnsupportedModelError, keep_index, plain_copy
+from sparsewire.thinning.common import UnsupportedModelError, keep_index, plain_copy, running_stats
+
+Pair = tuple[nn.Conv2d, nn.BatchNorm2d]
+"""A convolution and the batch norm after it."""
 
 STAGES = ("layer1", "layer2", "layer3", "layer4")
 
@@ -33,11 +38,17 @@ def is_resnet(model: nn.Module) -> bool:
         hasattr(block, "conv1") and hasattr(block, "bn2") for stage in STAGES for block in getattr(model, stage))
 
 
-def _branch(block: nn.Module) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
-    pairs = [(block.conv1, block.bn1), (block.conv2, block.bn2)]
+def _pair(module: nn.Module, conv: str, norm: str) -> Pair:
+    """``module``'s children named ``conv`` and ``norm`` (a Conv2d and a BatchNorm2d in torchvision's layout)."""
+    return cast(nn.Conv2d, getattr(module, conv)), cast(nn.BatchNorm2d, getattr(module, norm))
+
+
+def _branch(block: nn.Module) -> list[Pair]:
+    pairs = [_pair(block, "conv1", "bn1"), _pair(block, "conv2", "bn2")]
     if hasattr(block, "conv3"):
-        pairs.append((block.conv3, block.bn3))
+        pairs.append(_pair(block, "conv3", "bn3"))
     return pairs
+
 
 
 def _zero_written(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> torch.Tensor:
@@ -45,14 +56,15 @@ def _zero_written(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> torch.Tensor:
     with torch.no_grad():
         dead = ~conv.weight.reshape(conv.out_channels, -1).ne(0).any(1)
         z = conv.bias.detach().double() if conv.bias is not None else torch.zeros(conv.out_channels, dtype=torch.float64)
-        scale = (bn.running_var.double() + bn.eps).rsqrt()
+        mean, var = running_stats(bn)
+        scale = (var.double() + bn.eps).rsqrt()
         gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(scale)
         beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(scale)
-        written = (z - bn.running_mean.double()) * scale * gamma + beta
+        written = (z - mean.double()) * scale * gamma + beta
         return (dead & (written == 0)) | ((gamma == 0) & (beta == 0))
 
 
-def _read(module: nn.Module) -> torch.Tensor:
+def _read(module: nn.Conv2d | nn.Linear) -> torch.Tensor:
     """Bool per input channel: some weight of the conv / linear reads it."""
     w = module.weight.detach()
     return w.ne(0).transpose(0, 1).reshape(w.shape[1], -1).any(1)
@@ -65,7 +77,7 @@ def _rows(conv: nn.Conv2d, index: torch.Tensor) -> None:
     conv.out_channels = int(index.numel())
 
 
-def _cols(module: nn.Module, index: torch.Tensor) -> None:
+def _cols(module: nn.Conv2d | nn.Linear, index: torch.Tensor) -> None:
     module.weight = nn.Parameter(module.weight.detach()[:, index].clone())
     if isinstance(module, nn.Linear):
         module.in_features = int(index.numel())
@@ -77,8 +89,9 @@ def _norm(bn: nn.BatchNorm2d, index: torch.Tensor) -> None:
     for name in ("weight", "bias"):
         if getattr(bn, name) is not None:
             setattr(bn, name, nn.Parameter(getattr(bn, name).detach()[index].clone()))
-    bn.running_mean = bn.running_mean[index].clone()
-    bn.running_var = bn.running_var[index].clone()
+    mean, var = running_stats(bn)
+    bn.running_mean = mean[index].clone()
+    bn.running_var = var[index].clone()
     bn.num_features = int(index.numel())
 
 
