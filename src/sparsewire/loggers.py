@@ -89,7 +89,7 @@ class MLflowLogger:
 class Loggers:
     """The loggers a run asked for; :meth:`log` hands every finished trial's row to each."""
 
-    def __init__(self, members: list[Any]) -> None:
+    def __init__(self, members: list[TensorBoardLogger | MLflowLogger]) -> None:
         self.members = members
 
     def log(self, trial_id: str, study: str, config: Mapping[str, Any], row: Mapping[str, Any]) -> None:

@@ -12,7 +12,10 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparsewire.results.store import ResultsStore
 
 #: Distributions whose versions are recorded (those installed; the optional ones may be absent).
 PACKAGES = ("sparsewire", "torch", "numpy", "scipy", "pandas", "networkx", "scikit-learn", "pydantic", "PyYAML",
@@ -63,7 +66,7 @@ def environment() -> dict[str, Any]:
     return info
 
 
-def record_environment(store: Any) -> dict[str, Any]:
+def record_environment(store: ResultsStore) -> dict[str, Any]:
     """Write :func:`environment` to ``store``'s meta (``environment``; a change is kept in
     ``environment_history``); returns it."""
     info = environment()

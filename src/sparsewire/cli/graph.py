@@ -18,17 +18,21 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sparsewire.cli.main import subcommand
 
+if TYPE_CHECKING:
+    import networkx as nx
+    from torch import nn
 
-def load_structure(path: str | Path, max_nodes: int | None = None) -> Any:
+
+def load_structure(path: str | Path, max_nodes: int | None = None) -> nn.Module | nx.Graph:
     """A GraphML file as a networkx graph, or a saved model (:func:`~sparsewire.models.save_model`) as an ``nn.Module``."""
     from sparsewire.graphs.io import load_graphml
     from sparsewire.models.files import load_model
@@ -41,7 +45,7 @@ def load_structure(path: str | Path, max_nodes: int | None = None) -> Any:
     return load_model(path)
 
 
-def _graph(source: Any, max_nodes: int | None = None) -> Any:
+def _graph(source: nn.Module | nx.Graph, max_nodes: int | None = None) -> nx.Graph:
     from torch import nn
 
     from sparsewire.graphs.extract import to_graph
@@ -59,7 +63,7 @@ PROGRESS_NODES = 2_000
 
 
 @contextmanager
-def _working(what: str, graph: Any, every: float = 15.0) -> Iterator[None]:
+def _working(what: str, graph: nx.Graph, every: float = 15.0) -> Iterator[None]:
     """Say on stderr what runs on a large graph, then every ``every`` seconds that it still runs."""
     if graph.number_of_nodes() < PROGRESS_NODES:
         yield
@@ -165,9 +169,10 @@ def _describe(args: argparse.Namespace) -> int:
     if graph.is_directed() and nx.is_directed_acyclic_graph(graph):
         with _working("computing the layered metrics", graph):
             metrics = structure_metrics(graph)
+        by_name: Mapping[str, object] = metrics
         print()
         for name in ("units", "weights", "dead_units", "dead_fraction", "log10_paths", "effective_parameters"):
-            print(f"{name:<{width}}  {metrics[name]:.6g}")
+            print(f"{name:<{width}}  {by_name[name]:.6g}")
         for block, density in metrics["block_density"].items():
             print(f"{'density ' + block:<{width}}  {density:.4f}")
     return 0
@@ -176,16 +181,22 @@ def _describe(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from torch import nn
 
-    from sparsewire.graphs.compare import compare_graphs, compare_masks
+    from sparsewire.graphs.compare import GraphComparison, MaskComparison, compare_graphs, compare_masks
 
     a, b = load_structure(args.a, args.max_nodes), load_structure(args.b, args.max_nodes)
     if isinstance(a, nn.Module) != isinstance(b, nn.Module):
         raise ValueError("compare two models or two graphs, not one of each")
-    result = compare_masks(a, b) if isinstance(a, nn.Module) else compare_graphs(a, b)
+    result: MaskComparison | GraphComparison
+    layers: dict[str, dict[str, float]] = {}
+    if isinstance(a, nn.Module):
+        result = compare_masks(a, b)
+        layers = result["layers"]
+    else:
+        result = compare_graphs(a, b)
     if args.json:
         print(_json(result))
         return 0
-    rows = [*result.get("layers", {}).items(), ("global", result["global"])]
+    rows = [*layers.items(), ("global", result["global"])]
     print(f"{'layer':<28} {'density a':>9} {'density b':>9} {'jaccard':>8} {'chance':>8} {'corrected':>9} {'hamming':>9}")
     for name, o in rows:
         print(f"{name:<28} {o['density_a']:>9.4f} {o['density_b']:>9.4f} {o['jaccard']:>8.4f} "

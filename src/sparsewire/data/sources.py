@@ -304,7 +304,7 @@ class Found:
 
 def _find_in(source: Source, directory: Path) -> tuple[Found | None, list[str]]:
     """Look for a complete layout in ``directory``; also return notes on incomplete ones."""
-    notes = []
+    notes: list[str] = []
     for sub, specs in source.layouts:
         folder = directory / sub if sub else directory
         if not folder.is_dir():
@@ -433,7 +433,7 @@ def download(
     return Found(name, dest, source.downloads, files), tried
 
 
-def _bullets(lines: Iterable[str]) -> str:
+def _bullets(lines: Iterable[str | Path]) -> str:
     return "".join(f"\n  {line}" for line in lines)
 
 

@@ -77,8 +77,8 @@ def _channel_stats(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values = np.arange(256, dtype=np.float64)
     means, stds = [], []
     for c in range(images.shape[1]):
-        counts = torch.bincount(torch.from_numpy(np.ascontiguousarray(images[:, c])).flatten(), minlength=256)
-        counts = counts.numpy().astype(np.float64)
+        pixels = torch.from_numpy(np.ascontiguousarray(images[:, c])).flatten()
+        counts = torch.bincount(pixels, minlength=256).numpy().astype(np.float64)
         total = counts.sum()
         mean = float(counts @ values / total) if total else 0.0
         var = float(counts @ (values - mean) ** 2 / total) if total else 1.0

@@ -66,11 +66,14 @@ def _merged_mask(model: nn.Module, stack: LinearStack, group: list[int]) -> torc
     if masks is None:
         return None
     names = {id(m): n for n, m in model.named_modules()}
-    out: torch.Tensor | None = None
-    for j in group:
+
+    def layer_mask(j: int) -> torch.Tensor:
         name = f"{names[id(stack.layers[j])]}.weight"
-        mask = masks[name].double() if name in masks else torch.ones_like(stack.layers[j].weight, dtype=torch.float64)
-        out = mask if out is None else mask @ out
+        return masks[name].double() if name in masks else torch.ones_like(stack.layers[j].weight, dtype=torch.float64)
+
+    out = layer_mask(group[0])
+    for j in group[1:]:
+        out = layer_mask(j) @ out
     return out > 0
 
 

@@ -93,7 +93,7 @@ def measure_latency(
                     m(x)
             times: dict[str, list[float]] = {name: [] for name in models}
             for r in range(rounds):
-                order = list(models.items()) if r % 2 == 0 else list(reversed(models.items()))
+                order = list(models.items()) if r % 2 == 0 else list(reversed(list(models.items())))
                 for name, m in order:
                     start = time.perf_counter()
                     for _ in range(reps):

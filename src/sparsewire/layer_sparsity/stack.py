@@ -15,6 +15,7 @@ identity on non-negative inputs and a purely linear map between two activations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -65,9 +66,9 @@ def linear_stack(model: nn.Module) -> LinearStack:
                 f"{model.activation_name!r}. Supported: sparsewire MLP(activation='relu') and nn.Sequential of "
                 "[Flatten] Linear, ReLU, ..., Linear"
             )
-        layers = list(model.layers)
-        _check_chain(layers)
-        return LinearStack(tuple(layers), flatten=True)
+        linears = [cast(nn.Linear, layer) for layer in model.layers]  # an MLP's ModuleList holds only nn.Linear
+        _check_chain(linears)
+        return LinearStack(tuple(linears), flatten=True)
     if isinstance(model, nn.Sequential):
         modules = list(model)
         flatten = bool(modules) and isinstance(modules[0], nn.Flatten)

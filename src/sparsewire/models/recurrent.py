@@ -32,13 +32,18 @@ Granitzer (2021), Sec. 4.2.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sparsewire.masks import Masks
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from sparsewire.graphs.build import Orientation
 
 Cell = Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
 CELLS: tuple[str, ...] = ("rnn-tanh", "rnn-relu", "gru", "lstm")
@@ -137,7 +142,8 @@ class RecurrentClassifier(nn.Module):
         self.per_step = per_step
         self.readout = readout
         self.embedding = make_embedding(vocab_size, embedding_dim, padding_embedding)
-        self.rnn = make_rnn(cell, embedding_dim or vocab_size, hidden_size, num_layers, dropout)
+        # an nn.RNNBase, which thinning may replace by a thinning.recurrent.StackedRNN
+        self.rnn: nn.Module = make_rnn(cell, embedding_dim or vocab_size, hidden_size, num_layers, dropout)
         self.head = nn.Linear(hidden_size, num_classes)
 
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -199,8 +205,8 @@ class GraphRecurrentClassifier(nn.Module):
     - ``padding_embedding``: ``"zero"`` or ``"learned"``.
     """
 
-    def __init__(self, graph, cell: str = "lstm", num_classes: int = 2, *, vocab_size: int = 27,
-                 embedding_dim: EmbeddingDim = 8, seed: int = 0, orientation: str = "edge-order",
+    def __init__(self, graph: nx.Graph, cell: Cell = "lstm", num_classes: int = 2, *, vocab_size: int = 27,
+                 embedding_dim: EmbeddingDim = 8, seed: int = 0, orientation: Orientation = "edge-order",
                  readout: Readout = "last-valid", padding_embedding: PaddingEmbedding = "zero") -> None:
         super().__init__()
         from sparsewire.graphs.build import longest_path_layers, orient

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from sparsewire.models.conv import LeNet5
+from sparsewire.models.files import SPEC_ATTRIBUTE
 from sparsewire.models.mlp import MLP
 
 
@@ -40,6 +41,7 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
         model = MODELS[name](tuple(input_shape), int(num_classes), **options)
     except TypeError as err:
         raise ValueError(f"bad options for model {name!r}: {options} ({err})") from err
-    model.sparsewire_spec = {"name": name, "input_shape": [int(d) for d in input_shape],
-                             "num_classes": int(num_classes), "options": dict(options)}
+    spec = {"name": name, "input_shape": [int(d) for d in input_shape], "num_classes": int(num_classes),
+            "options": dict(options)}
+    setattr(model, SPEC_ATTRIBUTE, spec)  # a plain attribute; nn.Module's __setattr__ is typed for tensors and modules
     return model

@@ -139,8 +139,11 @@ def predict_performance(
         table, graph_columns = add_wl_columns(table)
         if not graph_columns:
             raise PredictError("graph='wl' needs rows that name their graph (reber-structure or prior rows)")
-    options = {"predictors": predictors, "folds": folds, "repeats": repeats, "seed": seed, "ablations": ablations,
-               "progress": progress, "graph_columns": graph_columns}
+
+    def predict(rows: pd.DataFrame, name: str) -> GroupPrediction:
+        return predict_group(rows, features, target, group=name, predictors=predictors, folds=folds, repeats=repeats,
+                             seed=seed, ablations=ablations, progress=progress, graph_columns=graph_columns)
+
     if by is not None and by not in table.columns:
         raise PredictError(f"cannot group by {by!r}: no such column")
     if runs is not None and runs not in table.columns:
@@ -151,12 +154,11 @@ def predict_performance(
     out = []
     for name, part in parts:
         if runs is None:
-            out.append(predict_group(part, features, target, group=name, **options))
+            out.append(predict(part, name))
             continue
         keys = [by] if by is not None else []
         split = repeatability(part, features, target, keys=keys)
-        result = predict_group(average_runs(part, [*features, *graph_columns], target, keys=keys), features, target, group=name,
-                               **options)
+        result = predict(average_runs(part, [*features, *graph_columns], target, keys=keys), name)
         result.repeatability = split
         out.append(result)
     for result in out:

@@ -7,7 +7,7 @@ forest, AdaBoost and gradient boosting (scikit-learn). Scores are out-of-sample 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ def cv_scores(
 
 def cv_table(
     table: pd.DataFrame,
-    feature_sets: dict[str, Sequence[str]],
+    feature_sets: Mapping[str, Sequence[str]],
     target: str,
     predictors: Sequence[str],
     *,

@@ -72,7 +72,7 @@ def generate_valid(
     """``n`` grammatical strings (with repetition), walks redrawn until their length is in range."""
     _check_lengths(min_length, max_length, embedded)
     rng = random.Random(seed)
-    out = []
+    out: list[str] = []
     while len(out) < n:
         for _ in range(_MAX_TRIES):
             s = walk(rng, embedded)

@@ -26,7 +26,7 @@ class Automaton:
 
     transitions: Mapping[Hashable, Mapping[str, Hashable]]
     start: Hashable
-    final: frozenset = field(default_factory=frozenset)
+    final: frozenset[Hashable] = field(default_factory=frozenset)
 
     def step(self, state: Hashable | None, symbol: str) -> Hashable | None:
         """The state after reading ``symbol`` (``None`` once the string has left the language)."""
@@ -52,7 +52,7 @@ class Automaton:
         return tuple(self.transitions.get(state, {}))
 
 
-_REBER_EDGES: dict[int, dict[str, int]] = {
+_REBER_EDGES: Mapping[Hashable, Mapping[str, Hashable]] = {
     0: {"B": 1},
     1: {"T": 2, "P": 3},
     2: {"S": 2, "X": 4},

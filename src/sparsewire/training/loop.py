@@ -139,7 +139,8 @@ def train(
         else None
     )
     result = TrainResult()
-    have_val = val_data is not None and len(val_data[0]) > 0
+    val = val_data if val_data is not None and len(val_data[0]) > 0 else None
+    have_val = val is not None
     best_acc, best_state, since_best, last_acc = -math.inf, None, 0, -math.inf
     lr = config.lr
     start = time.perf_counter()
@@ -167,8 +168,8 @@ def train(
                 n += len(target)
             check_finite(model, epoch)
             row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
-            if have_val:
-                row.update({f"val_{k}": v for k, v in evaluate(model, val_data, loss_fn=loss_fn,
+            if val is not None:
+                row.update({f"val_{k}": v for k, v in evaluate(model, val, loss_fn=loss_fn,
                                                                              precision=config.precision).items()})
             result.history.append(row)
             result.epochs = epoch
@@ -177,7 +178,7 @@ def train(
             bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k != "epoch"})
             if cosine is not None:
                 cosine.step()
-                lr = cosine.get_last_lr()[0]
+                lr = float(cosine.get_last_lr()[0])
             if not have_val:
                 continue
             acc = row["val_accuracy"]
