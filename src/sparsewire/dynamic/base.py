@@ -14,27 +14,26 @@ just-dropped connection may come back, as in the RigL reference implementation).
 and may keep state that it refreshes after every optimizer step (:meth:`MaskUpdater.observe`: SNFS's
 momentum, DNW's latent weights). The choosing itself is :mod:`sparsewire.masks.select` (the ``k`` lowest or
 highest scores among allowed positions), shared by all and by pruning.
-:class:`sparsewire.dynamic.DynamicSparsity` drives an updater from the training loop's hooks.
+:class:`sparsewire.dynamic.DynamicSparsity` drives an updater from the training loop's hooks; an updater sees
+it as a :class:`Driver` (so this module and the algorithms never import the driver's module back).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal, Protocol
 
 import torch
 
 from sparsewire.errors import SparsewireError
+from sparsewire.masks import Masks
 from sparsewire.masks.fractions import check_fraction
 from sparsewire.masks.select import lowest
-
-if TYPE_CHECKING:
-    from sparsewire.dynamic.sparsity import DynamicSparsity
 
 Cadence = Literal["steps", "epoch", "every-step"]
 DenseUse = Literal["never", "at-updates", "every-step"]
 
-__all__ = ["Cadence", "DenseUse", "DynamicSparsityError", "MaskUpdater", "check_density", "check_drop_fraction",
+__all__ = ["Cadence", "DenseUse", "Driver", "DynamicSparsityError", "MaskUpdater", "check_density", "check_drop_fraction",
            "drop_smallest"]
 
 
@@ -61,6 +60,25 @@ def drop_smallest(weight: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Ten
     return mask & ~lowest(weight.abs(), mask, k)
 
 
+class Driver(Protocol):
+    """What an updater reads from the :class:`~sparsewire.dynamic.DynamicSparsity` driving it."""
+
+    @property
+    def masks(self) -> Masks:
+        """The masks being updated."""
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the masks are frozen (no more updates, no dense gradients)."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether every scheduled optimizer step has been taken."""
+
+    def count(self, fraction: float, kept: int) -> int:
+        """Connections a layer with ``kept`` weights drops at ``fraction``."""
+
+
 class MaskUpdater(ABC):
     """One dynamic sparse algorithm: its drop score, grow score, per-layer counts and schedule.
 
@@ -83,16 +101,16 @@ class MaskUpdater(ABC):
     dense_gradient: ClassVar[DenseUse] = "never"
     regrow_at_zero: ClassVar[bool] = True
 
-    def attach(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+    def attach(self, dyn: Driver) -> None:  # noqa: B027 - optional hook
         """Set up per-run state (called once by ``DynamicSparsity.__init__``, before the initial snapshot)."""
 
-    def detach(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+    def detach(self, dyn: Driver) -> None:  # noqa: B027 - optional hook
         """The mask is frozen or training is over: drop per-run hooks and state."""
 
-    def observe(self, dyn: DynamicSparsity) -> None:  # noqa: B027 - optional hook
+    def observe(self, dyn: Driver) -> None:  # noqa: B027 - optional hook
         """Called after every optimizer step while the mask is not frozen (before a scheduled update)."""
 
-    def counts(self, dyn: DynamicSparsity, fraction: float) -> dict[str, tuple[int, int]]:
+    def counts(self, dyn: Driver, fraction: float) -> dict[str, tuple[int, int]]:
         """``name -> (dropped, grown)`` for an update at drop fraction ``fraction``: by default the same
         ``count(fraction · kept)`` both ways in every layer, so each layer keeps its density."""
         out = {}

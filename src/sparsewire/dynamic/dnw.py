@@ -19,15 +19,11 @@ end of training) the hooks are removed and the network trains as a plain sparse 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import torch
 
-from sparsewire.dynamic.base import MaskUpdater
+from sparsewire.dynamic.base import Driver, MaskUpdater
 from sparsewire.masks.select import highest
-
-if TYPE_CHECKING:
-    from sparsewire.dynamic.sparsity import DynamicSparsity
 
 
 class DNW(MaskUpdater):
@@ -54,7 +50,7 @@ class DNW(MaskUpdater):
         self._handles: list = []
 
     @torch.no_grad()
-    def attach(self, dyn: DynamicSparsity) -> None:
+    def attach(self, dyn: Driver) -> None:
         masks = dyn.masks
         new = {}
         for name, param, mask in masks.parameters():
@@ -67,7 +63,7 @@ class DNW(MaskUpdater):
             for name, param, _ in masks.parameters():
                 self._handles.append(param.register_post_accumulate_grad_hook(self._opener(dyn, name)))
 
-    def _opener(self, dyn: DynamicSparsity, name: str):
+    def _opener(self, dyn: Driver, name: str):
         """Hook run once the parameter's gradient is accumulated: hand the optimizer the latent weights."""
 
         @torch.no_grad()
@@ -83,13 +79,13 @@ class DNW(MaskUpdater):
         return hook
 
     @torch.no_grad()
-    def observe(self, dyn: DynamicSparsity) -> None:
+    def observe(self, dyn: Driver) -> None:
         for name, param, mask in dyn.masks.parameters():
             if name in self._forward_mask:
                 self.latent[name].copy_(param)
                 mask.copy_(self._forward_mask.pop(name))  # no apply: the parameter keeps the latent weights
 
-    def counts(self, dyn: DynamicSparsity, fraction: float) -> dict[str, tuple[int, int]]:
+    def counts(self, dyn: Driver, fraction: float) -> dict[str, tuple[int, int]]:
         """Connections that leave / enter the top-k of ``|latent w|`` (the same number in every layer)."""
         out = {}
         for name, mask in dyn.masks.items():
@@ -107,7 +103,7 @@ class DNW(MaskUpdater):
         return self.latent[name].abs()
 
     @torch.no_grad()
-    def detach(self, dyn: DynamicSparsity) -> None:
+    def detach(self, dyn: Driver) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles = []

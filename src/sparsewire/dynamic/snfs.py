@@ -21,15 +21,10 @@ SNFS needs the dense gradient at every step (to keep the momentum).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-from sparsewire.dynamic.base import DynamicSparsityError, MaskUpdater
+from sparsewire.dynamic.base import Driver, DynamicSparsityError, MaskUpdater
 from sparsewire.masks.quotas import apportion
-
-if TYPE_CHECKING:
-    from sparsewire.dynamic.sparsity import DynamicSparsity
 
 
 class SNFS(MaskUpdater):
@@ -52,20 +47,20 @@ class SNFS(MaskUpdater):
         self.beta = beta
         self.momentum: dict[str, torch.Tensor] = {}
 
-    def attach(self, dyn: DynamicSparsity) -> None:
+    def attach(self, dyn: Driver) -> None:
         self.momentum = {name: torch.zeros_like(param, dtype=torch.float32) for name, param, _ in dyn.masks.parameters()}
 
-    def detach(self, dyn: DynamicSparsity) -> None:
+    def detach(self, dyn: Driver) -> None:
         self.momentum = {}
 
     @torch.no_grad()
-    def observe(self, dyn: DynamicSparsity) -> None:
+    def observe(self, dyn: Driver) -> None:
         for name, param, _ in dyn.masks.parameters():
             if param.grad is None:
                 raise DynamicSparsityError("SNFS needs the dense gradient after every step (post_step)")
             self.momentum[name].mul_(self.beta).add_(param.grad.float(), alpha=1 - self.beta)
 
-    def contributions(self, dyn: DynamicSparsity) -> dict[str, float]:
+    def contributions(self, dyn: Driver) -> dict[str, float]:
         """``m_i / Σ_j m_j``: each layer's mean momentum magnitude over its kept weights, normalised."""
         means = {}
         for name, mask in dyn.masks.items():
@@ -74,7 +69,7 @@ class SNFS(MaskUpdater):
         total = sum(means.values())
         return {n: (m / total if total > 0 else 0.0) for n, m in means.items()}
 
-    def counts(self, dyn: DynamicSparsity, fraction: float) -> dict[str, tuple[int, int]]:
+    def counts(self, dyn: Driver, fraction: float) -> dict[str, tuple[int, int]]:
         dropped = {name: dyn.count(fraction, int(mask.sum())) for name, mask in dyn.masks.items()}
         room = {name: mask.numel() - int(mask.sum()) + dropped[name] for name, mask in dyn.masks.items()}
         grown = apportion(sum(dropped.values()), self.contributions(dyn), room)

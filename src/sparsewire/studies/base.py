@@ -1,4 +1,5 @@
-"""What a study type is, and the registry ``sparsewire run`` dispatches on (``study:`` in the YAML)."""
+"""What a study type is, and the registry ``sparsewire run`` dispatches on (``study:`` in the YAML; looked up
+with :func:`sparsewire.studies.builtin.get_study_type`)."""
 
 from __future__ import annotations
 
@@ -101,10 +102,3 @@ def register(cls: type[StudyType]) -> type[StudyType]:
     register_report(cls.name, study_type.report, study_type.summary)
     return cls
 
-
-def get_study_type(name: str) -> StudyType:
-    from sparsewire import studies  # noqa: F401 - registers the built-in study types
-
-    if name not in STUDY_TYPES:
-        raise ValueError(f"unknown study type {name!r}; choose from {sorted(STUDY_TYPES)}")
-    return STUDY_TYPES[name]

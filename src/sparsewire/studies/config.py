@@ -11,7 +11,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sparsewire.errors import ConfigError
-from sparsewire.studies.base import StudyType, get_study_type
+from sparsewire.studies.base import StudyType
+from sparsewire.studies.builtin import get_study_type
 
 __all__ = ["ConfigError", "apply_overrides", "load_config", "load_yaml", "validate"]
 

@@ -17,7 +17,8 @@ from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDi
 from sparsewire.progress import progress as tqdm
 from sparsewire.provenance import record_environment
 from sparsewire.results import DB_NAME, ResultsStore
-from sparsewire.studies.base import StudyType, TrialContext, get_study_type
+from sparsewire.studies.base import StudyType, TrialContext
+from sparsewire.studies.builtin import get_study_type
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.lock import StudyLock
 from sparsewire.studies.trials import TrialConfig
