@@ -12,7 +12,9 @@ layers during training).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,8 +40,8 @@ def weight_uses(masks: Masks, *inputs: torch.Tensor) -> dict[str, int]:
     handles = []
     batch = len(inputs[0])
 
-    def hook_for(name: str, module: nn.Module):
-        def hook(mod: nn.Module, args: tuple, output: object) -> None:
+    def hook_for(name: str, module: nn.Module) -> Callable[[nn.Module, tuple[Any, ...], object], None]:
+        def hook(mod: nn.Module, args: tuple[Any, ...], output: object) -> None:
             weight = masks.parameter(name)
             if isinstance(output, torch.Tensor) and weight.dim() >= 2 and batch:
                 uses[name] = max(1, output.numel() // (batch * weight.shape[0]))

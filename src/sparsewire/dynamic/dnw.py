@@ -18,9 +18,10 @@ end of training) the hooks are removed and the network trains as a plain sparse 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
+from torch.utils.hooks import RemovableHandle
 
 from sparsewire.dynamic.base import Driver, MaskUpdater
 from sparsewire.masks.select import highest
@@ -47,7 +48,7 @@ class DNW(MaskUpdater):
         self.initial = initial
         self.latent: dict[str, torch.Tensor] = {}
         self._forward_mask: dict[str, torch.Tensor] = {}
-        self._handles: list = []
+        self._handles: list[RemovableHandle] = []
 
     @torch.no_grad()
     def attach(self, dyn: Driver) -> None:
@@ -61,9 +62,10 @@ class DNW(MaskUpdater):
         masks.update(new)
         if not dyn.frozen:
             for name, param, _ in masks.parameters():
-                self._handles.append(param.register_post_accumulate_grad_hook(self._opener(dyn, name)))
+                hook = self._opener(dyn, name)  # torch leaves this registration untyped:
+                self._handles.append(param.register_post_accumulate_grad_hook(hook))  # type: ignore[no-untyped-call, unused-ignore]
 
-    def _opener(self, dyn: Driver, name: str):
+    def _opener(self, dyn: Driver, name: str) -> Callable[[torch.Tensor], None]:
         """Hook run once the parameter's gradient is accumulated: hand the optimizer the latent weights."""
 
         @torch.no_grad()

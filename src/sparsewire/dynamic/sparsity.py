@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import torch
 from torch import nn
@@ -62,6 +62,13 @@ def get_algorithm(name: str | MaskUpdater) -> MaskUpdater:
 def steps_per_epoch(n_examples: int, batch_size: int) -> int:
     """Optimizer steps in one epoch of :func:`sparsewire.training.train` (the last batch may be short)."""
     return math.ceil(n_examples / batch_size)
+
+
+class TrainHooks(TypedDict):
+    """The keyword arguments :meth:`DynamicSparsity.hooks` hands to :func:`sparsewire.training.train`."""
+
+    post_step: Callable[[torch.optim.Optimizer], None]
+    on_epoch: Callable[[int, nn.Module], None]
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ class DynamicSparsity:
         return 0
 
     # ------------------------------------------------------------------ hooks for train()
-    def hooks(self) -> dict[str, Callable[..., None]]:
+    def hooks(self) -> TrainHooks:
         """``post_step`` and ``on_epoch`` keyword arguments for :func:`sparsewire.training.train`."""
         return {"post_step": self.post_step, "on_epoch": self.on_epoch}
 

@@ -45,7 +45,7 @@ def train_sparse(
     drop_schedule: Schedule = "cosine",
     val_data: Any = None,
     progress: bool = False,
-    device: Any = None,
+    device: torch.device | str | None = None,
 ) -> SparseRun:
     """Give ``model`` (freshly initialised, on the CPU) a random mask of ``density`` (``distribution``, drawn
     with a generator seeded by ``seed``), move it to ``device`` (``None``: stay on the CPU) and train it with

@@ -6,18 +6,23 @@ Every module that draws a report figure takes ``plt`` from here and finishes wit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = ["BAND_LABEL", "LINESTYLES", "legend", "plt", "save"]
 
 LINESTYLES = ["-", "--", ":", "-."]
 #: Legend entry that says what the shaded bands around mean lines are.
 BAND_LABEL = "shaded band: ± 1 std over seeds"
 
 
-def legend(ax: plt.Axes, *, band: bool = True, **kwargs) -> None:
+def legend(ax: Axes, *, band: bool = True, **kwargs: Any) -> None:
     """``ax.legend`` with, when ``band``, an entry explaining the shaded mean ± std bands."""
     from matplotlib.patches import Patch
 
@@ -28,7 +33,7 @@ def legend(ax: plt.Axes, *, band: bool = True, **kwargs) -> None:
     ax.legend(handles, labels, **kwargs)
 
 
-def save(fig: plt.Figure, path: Path, title: str = "", *, dpi: int = 120) -> Path:
+def save(fig: Figure, path: Path, title: str = "", *, dpi: int = 120) -> Path:
     """Give ``fig`` its title (if any), lay it out, write it to ``path`` as a PNG of ``dpi`` (folders created)
     and close it."""
     if title:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -16,6 +18,11 @@ def mean_std(values: pd.Series, scale: float = 100.0, digits: int = 2) -> str:
     return f"{mean:.{digits}f}" if math.isnan(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def as_list(value: object) -> list:
+def as_list(value: object) -> list[Any]:
     """A list-valued results column: a list from the store, or its JSON text from ``results.csv``."""
-    return json.loads(value) if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    if isinstance(value, str):
+        loaded: list[Any] = json.loads(value)
+        return loaded
+    if not isinstance(value, Iterable):
+        raise TypeError(f"{type(value).__name__!r} object is not iterable")
+    return list(value)

@@ -19,7 +19,7 @@ COLUMNS = ("further_pruning_fractions", "further_pruning_accuracy")
 
 def has_further_pruning(table: pd.DataFrame) -> bool:
     """Whether any row of ``table`` measured further pruning."""
-    return all(c in table for c in COLUMNS) and table[COLUMNS[0]].notna().any()
+    return all(c in table for c in COLUMNS) and bool(table[COLUMNS[0]].notna().any())
 
 
 def further_pruning_long(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

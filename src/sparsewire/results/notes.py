@@ -73,7 +73,8 @@ def study_notes(study: str, name: str | None, table: pd.DataFrame) -> list[str]:
     chance = at_chance(table, study)
     if len(chance):
         level = 100 * chance_level(study)
-        listed = "; ".join(f"{r.group} ({r.trials} trials, mean {100 * r.mean:.1f} %)" for r in chance.itertuples())
+        listed = "; ".join(f"{group} ({trials} trials, mean {100 * mean:.1f} %)"
+                           for group, trials, mean in zip(chance["group"], chance["trials"], chance["mean"], strict=True))
         lines.append(f"**At chance accuracy** (guessing gives {level:.0f} %): {listed}. These networks learned "
                      "nothing" + (" in this short smoke test." if is_quick(name) else "."))
     return lines

@@ -7,13 +7,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel
 
 from sparsewire.results.reports import register_report
-from sparsewire.studies.trials import TrialConfig
+from sparsewire.studies.trials import TrialConfig as TrialModel
+
+if TYPE_CHECKING:
+    import torch
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+TrialT = TypeVar("TrialT", bound=TrialModel)
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class TrialContext:
     device: str = "cpu"
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``; see :meth:`torch_device`."""
 
-    def torch_device(self):
+    def torch_device(self) -> torch.device:
         """The device to train on (``auto`` resolved)."""
         import torch
 
@@ -40,31 +46,32 @@ class TrialContext:
         return path
 
 
-class StudyType(ABC):
+class StudyType(ABC, Generic[ConfigT, TrialT]):
     """A kind of study: a typed config that expands into independent trials, and how to report them.
 
     Subclasses set ``name``, ``Config`` (a pydantic model with ``extra="forbid"`` that includes a
     ``study: Literal[name]`` field) and ``TrialConfig`` (the typed trial, :mod:`sparsewire.studies.trials`),
-    and implement :meth:`trials`, :meth:`run_trial` and :meth:`report`.
+    and implement :meth:`trials`, :meth:`run_trial` and :meth:`report`. The two type parameters are the
+    ``Config`` and ``TrialConfig`` models (``class PruneStudy(StudyType[PruneStudyConfig, PruneTrial])``).
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type[BaseModel]]
-    TrialConfig: ClassVar[type[TrialConfig]]
+    Config: type[ConfigT]
+    TrialConfig: type[TrialT]
 
     @abstractmethod
-    def trials(self, config: BaseModel) -> list[TrialConfig]:
+    def trials(self, config: ConfigT) -> list[TrialT]:
         """The study's trials, each fully determining one trial (its dump is hashed into the trial id)."""
 
-    def parse_trial(self, trial: TrialConfig | Mapping[str, Any]) -> TrialConfig:
+    def parse_trial(self, trial: TrialModel | Mapping[str, Any]) -> TrialT:
         """A trial as this study's :attr:`TrialConfig` (from the model itself or from its dict)."""
         return self.TrialConfig.parse(trial)
 
     @abstractmethod
-    def run_trial(self, trial: TrialConfig, context: TrialContext) -> dict[str, Any]:
+    def run_trial(self, trial: TrialT, context: TrialContext) -> dict[str, Any]:
         """Run one trial and return its results row (JSON-able scalars, lists or dicts)."""
 
-    def check(self, config: BaseModel) -> None:  # noqa: B027 - optional hook
+    def check(self, config: ConfigT) -> None:  # noqa: B027 - optional hook
         """Fail fast on problems the schema cannot see (e.g. data that is missing) before any work."""
 
     @abstractmethod
@@ -73,7 +80,7 @@ class StudyType(ABC):
 
         Built-in study types delegate to their module in :mod:`sparsewire.results.reports`."""
 
-    def cohorts(self, config: BaseModel, trials: list[TrialConfig]) -> list[list[int]]:
+    def cohorts(self, config: ConfigT, trials: list[TrialT]) -> list[list[int]]:
         """Groups of indices into ``trials`` to train together as one cohort (default: each alone).
 
         Grouping must never change what a trial computes (members of a cohort give the same results as
@@ -81,7 +88,7 @@ class StudyType(ABC):
         """
         return [[i] for i in range(len(trials))]
 
-    def run_cohort(self, trials: list[TrialConfig],
+    def run_cohort(self, trials: list[TrialT],
                    context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
         """Train ``trials`` together; yield ``(index, row)`` as each member finishes, or ``(index, error)``
         (a :class:`~sparsewire.errors.TrainingDiverged` for a diverged member)."""
@@ -92,10 +99,12 @@ class StudyType(ABC):
         return table
 
 
-STUDY_TYPES: dict[str, StudyType] = {}
+StudyClass = TypeVar("StudyClass", bound=type[StudyType[Any, Any]])
+
+STUDY_TYPES: dict[str, StudyType[Any, Any]] = {}
 
 
-def register(cls: type[StudyType]) -> type[StudyType]:
+def register(cls: StudyClass) -> StudyClass:
     """Class decorator adding a study type to :data:`STUDY_TYPES`, and its report and summary to those
     :func:`~sparsewire.results.report.write_report` uses (:func:`~sparsewire.results.reports.register_report`)."""
     study_type = STUDY_TYPES[cls.name] = cls()

@@ -7,6 +7,8 @@ import) so that no module of the package imports one that imports it back.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sparsewire.studies import dynamic_sparsity as _dynamic_sparsity  # noqa: F401 - registers study: dynamic-sparsity
 from sparsewire.studies import layer_sparsity as _layer_sparsity  # noqa: F401 - registers study: layer-sparsity
 from sparsewire.studies import prior as _prior  # noqa: F401 - registers study: prior
@@ -17,7 +19,7 @@ from sparsewire.studies import reber_structure as _reber_structure  # noqa: F401
 from sparsewire.studies.base import STUDY_TYPES, StudyType
 
 
-def get_study_type(name: str) -> StudyType:
+def get_study_type(name: str) -> StudyType[Any, Any]:
     """The registered study type called ``name`` (built-in, or registered with ``@register`` by the user)."""
     if name not in STUDY_TYPES:
         raise ValueError(f"unknown study type {name!r}; choose from {sorted(STUDY_TYPES)}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 import torch
@@ -24,13 +25,30 @@ from sparsewire.atomic import replacing
 from sparsewire.devices import to_cpu
 from sparsewire.studies.identity import config_hash
 
+if TYPE_CHECKING:
+    from sparsewire.data import Splits
+    from sparsewire.reber import ReberSplits
+    from sparsewire.studies.base import TrialContext
+    from sparsewire.studies.factory import FactorySplits
+    from sparsewire.training import TrainConfig, TrainResult
+
+    StudySplits: TypeAlias = Splits | FactorySplits
+    """What :func:`load_splits` returns: a named dataset's splits, or a dataset factory's."""
+
+Member = TypeVar("Member")
+Model = TypeVar("Model", bound=nn.Module)
+Extra = TypeVar("Extra")
+
 
 def _omit_unset(data: dict[str, Any], **unset: Any) -> dict[str, Any]:
     """``data`` without the keys at their 'not used' value (fields added later keep earlier trial ids)."""
     return {k: v for k, v in data.items() if not (k in unset and v == unset[k])}
 
 
-def _check_factory(config: Any) -> Any:
+_Configured = TypeVar("_Configured", "DatasetConfig", "ModelConfig")
+
+
+def _check_factory(config: _Configured) -> _Configured:
     """Import the factory ``config`` names (an unknown path fails at validation, before any work) and let
     ``name`` default to its path."""
     if config.factory is not None:
@@ -168,12 +186,27 @@ class FurtherPruningOptions(BaseModel):
         return {"further_pruning": self.further_pruning, "further_pruning_method": self.further_pruning_method}
 
 
-def further_pruning_columns(model: nn.Module, data: Any, trial: Any) -> dict[str, Any]:
+class FurtherPruningTrial(Protocol):
+    """A trial with the fields :meth:`FurtherPruningOptions.trial_options` fills, and a seed."""
+
+    @property
+    def further_pruning(self) -> list[float]: ...
+
+    @property
+    def further_pruning_method(self) -> str | None: ...
+
+    @property
+    def seed(self) -> int: ...
+
+
+def further_pruning_columns(model: nn.Module, data: tuple[torch.Tensor, ...], trial: FurtherPruningTrial) -> dict[str, Any]:
     """The row's further-pruning columns for a trial with ``further_pruning``, ``further_pruning_method`` and
     ``seed`` fields (from :meth:`FurtherPruningOptions.trial_options`)."""
     if not trial.further_pruning:
         return {}
     from sparsewire.pruning.robustness import further_pruning
+
+    assert trial.further_pruning_method is not None, "trial_options sets the method with the fractions"
 
     return {
         "further_pruning_fractions": trial.further_pruning,
@@ -183,7 +216,8 @@ def further_pruning_columns(model: nn.Module, data: Any, trial: Any) -> dict[str
 
 
 @functools.lru_cache(maxsize=4)
-def _splits(name: str, data_dir: str | None, val_size: int, split_seed: int, train_limit: int | None, download: bool):
+def _splits(name: str, data_dir: str | None, val_size: int, split_seed: int, train_limit: int | None,
+            download: bool) -> Splits:
     from sparsewire.data import load_dataset
 
     return load_dataset(
@@ -191,7 +225,7 @@ def _splits(name: str, data_dir: str | None, val_size: int, split_seed: int, tra
     )
 
 
-def load_splits(config: DatasetConfig):
+def load_splits(config: DatasetConfig) -> StudySplits:
     """Load (and cache in this process) the dataset splits a config names."""
     from sparsewire.data.sources import named_data_dir
 
@@ -205,7 +239,7 @@ def load_splits(config: DatasetConfig):
                    config.train_limit, config.download)
 
 
-def build(model: ModelConfig, splits: Any) -> nn.Module:
+def build(model: ModelConfig, splits: StudySplits) -> nn.Module:
     if model.factory is not None:
         from sparsewire.studies.factory import build_model as build_from_factory
 
@@ -215,7 +249,7 @@ def build(model: ModelConfig, splits: Any) -> nn.Module:
     return build_model(model.name, splits.input_shape, splits.num_classes, **model.options)
 
 
-def cached(cache_dir: Path, key: dict[str, Any], make: Any) -> dict[str, Any]:
+def cached(cache_dir: Path, key: dict[str, Any], make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Load ``cache_dir/<hash(key)>.pt`` or create it with ``make()`` (written atomically).
 
     Cache files are read with ``torch.load(weights_only=True)``: tensors, numbers, strings and containers
@@ -225,11 +259,12 @@ def cached(cache_dir: Path, key: dict[str, Any], make: Any) -> dict[str, Any]:
     path = cache_dir / f"{config_hash(key)}.pt"
     if path.exists():
         try:
-            return torch.load(path, weights_only=True, map_location="cpu")
+            loaded: dict[str, Any] = torch.load(path, weights_only=True, map_location="cpu")
+            return loaded
         except Exception as err:  # noqa: BLE001 - whatever is wrong with the file, recomputing is safe
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             warnings.warn(f"recomputing {path}: it does not load safely ({reason[:200]})", stacklevel=2)
-    value = plain(to_cpu(make()))  # a model trained on a GPU is cached on the CPU
+    value: dict[str, Any] = plain(to_cpu(make()))  # a model trained on a GPU is cached on the CPU
     with replacing(path, "wb") as out:
         torch.save(value, out)
     return value
@@ -252,8 +287,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def recurrent_cohort_runs(trials: list[dict[str, Any]], build: Any, splits: Any, config: Any, *, seed: int,
-                          context: Any, eval_batch_size: int, desc: str):
+def recurrent_cohort_runs(
+    trials: Sequence[Member], build: Callable[[Member], tuple[Model, Extra]], splits: ReberSplits,
+    config: TrainConfig, *, seed: int, context: TrialContext, eval_batch_size: int, desc: str,
+) -> Iterator[tuple[int, BaseException | tuple[Model, Extra, TrainResult, float, dict[str, float]]]]:
     """The shared part of the Reber studies' ``run_cohort``: build every trial's network with ``build(trial)``
     (which returns ``(model, extra)``; a trial whose build fails yields ``(index, error)`` and the others go on),
     train them as one :class:`~sparsewire.cohorts.RecurrentCohort` on the trials' device, and yield, as each
@@ -266,7 +303,8 @@ def recurrent_cohort_runs(trials: list[dict[str, Any]], build: Any, splits: Any,
     from sparsewire.errors import TrainingDiverged
 
     start = time.perf_counter()
-    built, members = {}, []
+    built: dict[int, tuple[Model, Extra]] = {}
+    members: list[int] = []
     for index, trial in enumerate(trials):
         try:
             built[index] = build(trial)
@@ -277,9 +315,9 @@ def recurrent_cohort_runs(trials: list[dict[str, Any]], build: Any, splits: Any,
         return
     device = context.torch_device()
     models = [built[i][0].to(device) for i in members]
-    for pos, model, result in iter_train_cohort(models, splits.train, config, build=RecurrentCohort,
-                                                val_data=splits.val, seed=seed, progress=context.progress, desc=desc):
-        index = members[pos]
+    for pos, _, result in iter_train_cohort(models, splits.train, config, build=RecurrentCohort,
+                                            val_data=splits.val, seed=seed, progress=context.progress, desc=desc):
+        index, model = members[pos], models[pos]  # the member iter_train_cohort yields
         if result.stopped == "diverged":
             yield index, TrainingDiverged(result.diverged_epoch or result.epochs, result.diverged_reason)
             continue

@@ -65,7 +65,7 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
     return config
 
 
-def validate(config: dict[str, Any]) -> tuple[StudyType, BaseModel]:
+def validate(config: dict[str, Any]) -> tuple[StudyType[Any, Any], BaseModel]:
     """Resolve the study type named by ``study:`` and validate the config against its schema."""
     if "study" not in config:
         raise ConfigError("config has no 'study:' key (e.g. 'study: prune')")
@@ -94,6 +94,6 @@ def check_name(name: Any) -> None:
                           "(no '/', '\\' or '..'); it becomes runs/<name>")
 
 
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> tuple[StudyType, BaseModel]:
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> tuple[StudyType[Any, Any], BaseModel]:
     """Read, override and validate a study config."""
     return validate(apply_overrides(load_yaml(path), overrides))

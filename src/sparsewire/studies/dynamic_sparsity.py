@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -57,6 +58,9 @@ from sparsewire.studies.common import (
 )
 from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
+
+if TYPE_CHECKING:
+    from sparsewire.studies.common import StudySplits
 
 
 class DynamicSparsityConfig(FurtherPruningOptions, DeviceOption):
@@ -144,7 +148,7 @@ class DynamicSparsityTrial(TrialConfig):
 
 
 @register
-class DynamicSparsityStudy(StudyType):
+class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial]):
     name = "dynamic-sparsity"
     Config = DynamicSparsityConfig
     TrialConfig = DynamicSparsityTrial
@@ -215,8 +219,8 @@ class DynamicSparsityStudy(StudyType):
         return reports.report(table, out_dir)
 
 
-def _train_sparse(trial: DynamicSparsityTrial, splits: Any, *, progress: bool = False,
-                  device: Any = None) -> SparseRun:
+def _train_sparse(trial: DynamicSparsityTrial, splits: StudySplits, *, progress: bool = False,
+                  device: torch.device | None = None) -> SparseRun:
     """The network of one trial, built with the trial's seed on the CPU and trained by
     :func:`sparsewire.dynamic.train_sparse` on ``device`` (``None``: the CPU)."""
     torch.manual_seed(trial.seed)
@@ -228,7 +232,8 @@ def _train_sparse(trial: DynamicSparsityTrial, splits: Any, *, progress: bool = 
         drop_fraction=trial.drop_fraction, drop_schedule=trial.drop_schedule, progress=progress, device=device)
 
 
-def mask_history(history: list[dict], replaced: list[int], jaccard: list[float], density: float) -> list[dict]:
+def mask_history(history: list[dict[str, Any]], replaced: list[int], jaccard: list[float],
+                 density: float) -> list[dict[str, Any]]:
     """The training history with each epoch's mask changes: connections replaced in the epoch and the
     Jaccard overlap of the mask after it with the final mask (``jaccard[0]`` is the initial mask's)."""
     return [history_entries([entry], density=density,
@@ -237,8 +242,8 @@ def mask_history(history: list[dict], replaced: list[int], jaccard: list[float],
             for i, entry in enumerate(history)]
 
 
-def reinit_columns(trial: DynamicSparsityTrial, splits: Any, mask: dict[str, torch.Tensor], *,
-                   device: Any = None) -> dict[str, Any]:
+def reinit_columns(trial: DynamicSparsityTrial, splits: StudySplits, mask: dict[str, torch.Tensor], *,
+                   device: torch.device | None = None) -> dict[str, Any]:
     """Structure kept, weights re-drawn: ``mask`` trained from a fresh initialisation per reinit seed, with the
     trial's recipe and batch order, mask fixed (static), on ``device`` (weights drawn on the CPU, then moved).
     Nothing when the trial names no reinit seeds."""
@@ -257,7 +262,7 @@ def reinit_columns(trial: DynamicSparsityTrial, splits: Any, mask: dict[str, tor
     return {"reinit_test_accuracy": accuracies, "reinit_test_accuracy_mean": sum(accuracies) / len(accuracies)}
 
 
-def freeze_savings(masks: Masks, dyn: DynamicSparsity, train_data: Any, epochs: int) -> dict[str, Any]:
+def freeze_savings(masks: Masks, dyn: DynamicSparsity, train_data: Sequence[torch.Tensor], epochs: int) -> dict[str, Any]:
     """Row columns: dense-gradient steps read and saved by freezing, and training GFLOPs
     (:func:`sparsewire.dynamic.training_cost`; ``flops_saved_fraction`` is of the never-frozen run's FLOPs)."""
     uses = weight_uses(masks, *[t[:2] for t in train_data[:-1]])

@@ -24,6 +24,7 @@ import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sparsewire.studies import reaper
 from sparsewire.studies.runner import Executor, Group, Outcome, Work, execute_work, sequential
@@ -69,7 +70,8 @@ class RayExecutor:
     def __repr__(self) -> str:
         return f"RayExecutor(workers={self.workers}, address={self.address!r})"
 
-    def _init(self):
+    def _init(self) -> tuple[Any, bool]:
+        """The ray module (untyped: an optional extra) and whether this call started Ray."""
         try:
             import ray
         except ImportError as err:  # the optional extra

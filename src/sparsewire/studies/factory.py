@@ -40,7 +40,8 @@ def import_factory(path: str) -> Callable[..., Any]:
         obj = getattr(obj, part)
     if not callable(obj):
         raise ValueError(f"factory {path!r} is not callable")
-    return obj
+    factory: Callable[..., Any] = obj
+    return factory
 
 
 def build_model(path: str, options: Mapping[str, Any]) -> torch.nn.Module:
@@ -65,9 +66,9 @@ class FactorySplits:
     name: str
 
 
-def _tensors(dataset: Dataset, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensors(dataset: Dataset[Any], what: str) -> tuple[torch.Tensor, torch.Tensor]:
     try:
-        items = [dataset[i] for i in range(len(dataset))]  # type: ignore[arg-type]
+        items = [dataset[i] for i in range(len(dataset))]  # type: ignore[arg-type]  # Dataset declares no __len__: TypeError below
     except TypeError as err:
         raise ValueError(f"the {what} dataset must be a map-style Dataset (len and indexing): {err}") from err
     if not items:
@@ -79,7 +80,7 @@ def _tensors(dataset: Dataset, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(x).float(), torch.as_tensor(y).long()
 
 
-def _parts(result: Any, path: str) -> dict[str, Dataset]:
+def _parts(result: Any, path: str) -> dict[str, Dataset[Any]]:
     if isinstance(result, Mapping):
         parts = dict(result)
     elif isinstance(result, list | tuple) and len(result) in (2, 3):

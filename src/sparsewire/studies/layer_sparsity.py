@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -28,6 +28,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from sparsewire.layer_sparsity import (
     ConnectionPenalty,
     LayerPenalty,
+    Penalties,
+    Penalty,
     collapse,
     flops,
     identity_layers,
@@ -44,6 +46,9 @@ from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
 from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate
+
+if TYPE_CHECKING:
+    from sparsewire.studies.common import StudySplits
 
 
 def _default_datasets() -> list[DatasetConfig]:
@@ -155,13 +160,13 @@ class LayerSparsityTrial(TrialConfig):
     seed: int
 
 
-def _model(trial: LayerSparsityTrial, splits: Any) -> MLP:
+def _model(trial: LayerSparsityTrial, splits: StudySplits) -> MLP:
     torch.manual_seed(trial.seed)
     return MLP([math.prod(splits.input_shape), *trial.hidden, splits.num_classes], activation="relu")
 
 
 @register
-class LayerSparsityStudy(StudyType):
+class LayerSparsityStudy(StudyType[LayerSparsityConfig, LayerSparsityTrial]):
     name = "layer-sparsity"
     Config = LayerSparsityConfig
     TrialConfig = LayerSparsityTrial
@@ -201,7 +206,8 @@ class LayerSparsityStudy(StudyType):
         model = _model(trial, splits)
         params_original, flops_original = parameter_count(model), flops(model)
         connection = ConnectionPenalty(trial.connection_lambda) if trial.connection_lambda > 0 else None
-        penalty = LayerPenalty(lam, trial.layer_weights, input_nonnegative=nonneg) if lam > 0 else None
+        penalty: Penalty | Penalties | None = (
+            LayerPenalty(lam, trial.layer_weights, input_nonnegative=nonneg) if lam > 0 else None)
         if connection is not None:
             penalty = connection + penalty if penalty is not None else connection
         train_cfg, refit_cfg = trial.train, trial.refit
@@ -214,6 +220,7 @@ class LayerSparsityStudy(StudyType):
         report = layer_report(model, val_data[0][: trial.report_samples], input_nonnegative=nonneg)
         collapsed_ids = identity_layers(model, input_nonnegative=nonneg)
         shallow = collapse(model, input_nonnegative=nonneg)
+        assert isinstance(shallow.layers, torch.nn.ModuleList), "collapse returns an MLP"
         with torch.no_grad():
             x = test_data[0][:2000]
             max_diff = float((shallow(x) - model(x)).abs().max())
@@ -275,9 +282,13 @@ class LayerSparsityStudy(StudyType):
         return reports.report(table, out_dir)
 
 
-def _to_unit(data: tuple[torch.Tensor, ...], splits: Any) -> tuple[torch.Tensor, ...]:
+def _to_unit(data: tuple[torch.Tensor, ...], splits: StudySplits) -> tuple[torch.Tensor, ...]:
     """Undo the data layer's per-channel normalisation: inputs back to pixel/255 in [0, 1] (clamped, so
     rounding cannot leave a ``-1e-8`` that would void the non-negativity the collapse relies on)."""
+    from sparsewire.data import Splits
+
+    if not isinstance(splits, Splits):  # a dataset factory's tensors carry no normalisation to undo
+        raise ValueError("unit inputs need a named dataset (its channel statistics), not a dataset factory")
     x, *rest = data
     mean = torch.tensor(splits.mean, dtype=x.dtype) / 255
     std = torch.tensor(splits.std, dtype=x.dtype) / 255

@@ -32,7 +32,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -50,7 +50,10 @@ from sparsewire.results.reports import prior as reports
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DatasetConfig, DeviceOption, check_cohort_precision, load_splits
 from sparsewire.studies.trials import Recorded, TrialConfig
-from sparsewire.training import TrainConfig, evaluate, train
+from sparsewire.training import TrainConfig, TrainResult, evaluate, train
+
+if TYPE_CHECKING:
+    from sparsewire.studies.common import StudySplits
 
 GRAPHML = "graphml"
 
@@ -160,10 +163,11 @@ class PriorTrial(TrialConfig):
         return _params(self.params)
 
 
-def build_network(trial: PriorTrial, splits: Any) -> GraphNetwork:
+def build_network(trial: PriorTrial, splits: StudySplits) -> GraphNetwork:
     """The trial's network (graph from its generator or file, initialised with its seed)."""
     seed = trial.seed
     if trial.generator == GRAPHML:
+        assert trial.path is not None, "a graphml trial names its file (validated)"
         graph = load_graphml(trial.path)
     else:
         graph = generate(trial.generator, trial.nodes, seed=seed, **trial.generator_params())
@@ -173,7 +177,8 @@ def build_network(trial: PriorTrial, splits: Any) -> GraphNetwork:
                             seed=seed, outputs=trial.outputs, orientation=trial.orientation)
 
 
-def result_row(trial: PriorTrial, net: GraphNetwork, test_accuracy: float, val_accuracy: float, result) -> dict[str, Any]:
+def result_row(trial: PriorTrial, net: GraphNetwork, test_accuracy: float, val_accuracy: float,
+               result: TrainResult) -> dict[str, Any]:
     """One network's results row (the same whether it trained alone or in a cohort)."""
     masks = Masks.of(net)
     metrics = structure_metrics(net)
@@ -210,7 +215,7 @@ def _params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @register
-class PriorStudy(StudyType):
+class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
     name = "prior"
     Config = PriorStudyConfig
     TrialConfig = PriorTrial
@@ -219,6 +224,7 @@ class PriorStudy(StudyType):
         load_splits(config.dataset)  # missing data fails here, before any training
         for prior in config.priors:
             if prior.generator == GRAPHML:
+                assert prior.path is not None, "a graphml prior names its file (validated)"
                 load_graphml(prior.path)  # a missing or unreadable file fails here
                 continue
             for n in prior.nodes:
@@ -231,6 +237,7 @@ class PriorStudy(StudyType):
         out = []
         for prior in config.priors:
             if prior.generator == GRAPHML:
+                assert prior.path is not None, "a graphml prior names its file (validated)"
                 path = Path(prior.path)
                 graph = load_graphml(path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -306,6 +313,7 @@ class PriorStudy(StudyType):
             tick = time.perf_counter()
             alone = FeedForwardCohort([net])
             test, val = (evaluate_cohort(alone, data, 2048)[0]["accuracy"] for data in (splits.test, splits.val))
+            assert isinstance(net, GraphNetwork), "iter_train_cohort yields the members it was given"
             yield index, result_row(trials[index], net.cpu(), test, val, result) | {
                 "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
                 "cohort_wall_seconds": time.perf_counter() - start}

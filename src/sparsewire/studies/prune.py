@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -45,7 +45,14 @@ from sparsewire.studies.common import (
 from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, batches, evaluate, train
 
+if TYPE_CHECKING:
+    from sparsewire.studies.common import StudySplits
+
 Rewind = Literal["none", "init", "epoch", "reinit"]
+
+
+def _one_shot() -> list[Literal["one-shot", "iterative", "gradual"]]:
+    return ["one-shot"]
 
 
 class PruneStudyConfig(FurtherPruningOptions, DeviceOption):
@@ -62,8 +69,7 @@ class PruneStudyConfig(FurtherPruningOptions, DeviceOption):
     methods: list[str] = Field(default_factory=lambda: ["class-blinded", "class-uniform", "class-distributed", "random"],
                                min_length=1)
     compressions: list[float] = Field(default_factory=lambda: [0.5, 0.8, 0.9, 0.95], min_length=1)
-    schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=lambda: ["one-shot"],
-                                                                        min_length=1)
+    schedules: list[Literal["one-shot", "iterative", "gradual"]] = Field(default_factory=_one_shot, min_length=1)
     iterative_rate: float = Field(0.5, gt=0, lt=1)
     gradual_rounds: int = Field(5, ge=1, le=10_000, description="rounds of the cubic (Zhu & Gupta 2017) schedule")
     prune_at: Literal["trained", "init"] = "trained"
@@ -133,7 +139,7 @@ class PruneTrial(TrialConfig):
         return key
 
 
-def _dense(trial: PruneTrial, context: TrialContext, splits: Any) -> dict[str, Any]:
+def _dense(trial: PruneTrial, context: TrialContext, splits: StudySplits) -> dict[str, Any]:
     """Train (or load) the dense network of one seed; keeps the init and the rewind point."""
     seed = trial.seed
 
@@ -165,7 +171,7 @@ def _dense(trial: PruneTrial, context: TrialContext, splits: Any) -> dict[str, A
 
 
 @register
-class PruneStudy(StudyType):
+class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
     name = "prune"
     Config = PruneStudyConfig
     TrialConfig = PruneTrial
@@ -207,7 +213,8 @@ class PruneStudy(StudyType):
         model = build(trial.model, splits)
         masks = Masks(model, prunable=trial.prunable)
         if at_init:  # the same initial weights _dense starts from; nothing trained yet
-            dense = {"init": snapshot(model), "rewind_point": None, "test_accuracy": math.nan, "seconds": 0.0}
+            dense: dict[str, Any] = {"init": snapshot(model), "rewind_point": None, "test_accuracy": math.nan,
+                                     "seconds": 0.0}
         else:
             dense = _dense(trial, context, splits)
             model.load_state_dict(dense["state"])

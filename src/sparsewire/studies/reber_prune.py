@@ -19,7 +19,7 @@ keeps its recorded ids; ``configs/reber-prune-paper.yaml`` is the authors' recip
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,8 +28,16 @@ import torch
 from pydantic import ConfigDict, Field, field_serializer, field_validator
 
 from sparsewire.masks import Masks
-from sparsewire.models.recurrent import CELLS, RecurrentClassifier, recurrent_masks, recurrent_weight_names
+from sparsewire.masks.fractions import check_fraction
+from sparsewire.models.recurrent import (
+    CELLS,
+    Cell,
+    RecurrentClassifier,
+    recurrent_masks,
+    recurrent_weight_names,
+)
 from sparsewire.pruning.allocation import class_blinded, class_uniform
+from sparsewire.reber import ReberSplits
 from sparsewire.reber.config import ReberDataConfig, RecurrentModelConfig
 from sparsewire.reber.encoding import VOCAB_SIZE
 from sparsewire.results.history import epochs as history_entries
@@ -38,6 +46,27 @@ from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import DeviceOption, cached
 from sparsewire.studies.trials import TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
+
+Target = Literal["i2h", "h2h", "both"]
+"""Which recurrent weight matrices are pruned."""
+Allocation = Literal["global", "per-layer"]
+"""One threshold over all target matrices (class-blinded), or the same fraction of each (class-uniform)."""
+
+
+def _all_cells() -> list[Cell]:
+    return list(CELLS)  # type: ignore[arg-type]  # CELLS (models.recurrent) is typed tuple[str, ...]
+
+
+def _all_targets() -> list[Target]:
+    return ["i2h", "h2h", "both"]
+
+
+def _all_allocations() -> list[Allocation]:
+    return ["global", "per-layer"]
+
+
+def _default_percents() -> list[float]:
+    return [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
 
 
 def _default_train() -> TrainConfig:
@@ -56,14 +85,13 @@ class ReberPruneConfig(DeviceOption):
     study: Literal["reber-prune"] = "reber-prune"
     name: str = "reber-prune"
     data: ReberDataConfig = Field(default_factory=ReberDataConfig)
-    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: list(CELLS), min_length=1)
+    cells: list[Cell] = Field(default_factory=_all_cells, min_length=1)
     model: RecurrentModelConfig = Field(default_factory=RecurrentModelConfig)
     train: TrainConfig = Field(default_factory=_default_train)
     retrain: TrainConfig = Field(default_factory=_default_retrain)
-    targets: list[Literal["i2h", "h2h", "both"]] = Field(default_factory=lambda: ["i2h", "h2h", "both"], min_length=1)
-    allocations: list[Literal["global", "per-layer"]] = Field(default_factory=lambda: ["global", "per-layer"],
-                                                            min_length=1)
-    percents: list[float] = Field(default_factory=lambda: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], min_length=1)
+    targets: list[Target] = Field(default_factory=_all_targets, min_length=1)
+    allocations: list[Allocation] = Field(default_factory=_all_allocations, min_length=1)
+    percents: list[float] = Field(default_factory=_default_percents, min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     threads: int = Field(1, ge=1, description="torch threads per trial (small RNNs are fastest on one)")
 
@@ -104,21 +132,20 @@ class _Subset(Mapping[str, torch.Tensor]):
         return self._masks.parameter(name)
 
 
-def magnitude_prune(model: torch.nn.Module, masks: Masks, target: str, fraction: float, allocation: str) -> list[str]:
+def magnitude_prune(model: torch.nn.Module, masks: Masks, target: Target, fraction: float, allocation: str) -> list[str]:
     """Remove ``fraction`` (0–1, 1 allowed) of the ``target`` (i2h/h2h/both) recurrent weights by magnitude.
 
     ``global`` ranks |w| over all selected matrices (class-blinded), ``per-layer`` within each matrix
     (class-uniform). Returns the names of the pruned matrices.
     """
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction of weights to prune must be in [0, 1], got {fraction}")
-    names = recurrent_weight_names(model, target)  # type: ignore[arg-type]
+    check_fraction(fraction, "[0, 1]", "fraction", "of the target weights to prune")
+    names = recurrent_weight_names(model, target)
     view = _Subset(masks, names)
     scores = {n: masks.parameter(n).detach().abs() for n in names}
     allocate = {"global": class_blinded, "per-layer": class_uniform}.get(allocation)
     if allocate is None:
         raise ValueError(f"allocation must be 'global' or 'per-layer', got {allocation!r}")
-    masks.update(allocate(scores, view, fraction), warn_empty=False)  # type: ignore[arg-type]
+    masks.update(allocate(scores, view, fraction), warn_empty=False)
     return names
 
 
@@ -137,10 +164,10 @@ class ReberPruneTrial(TrialConfig):
     train: TrainConfig
     retrain: TrainConfig
     threads: int
-    cell: Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]
+    cell: Cell
     seed: int
-    target: Literal["i2h", "h2h", "both"]
-    allocation: Literal["global", "per-layer"]
+    target: Target
+    allocation: Allocation
     percent: float
 
     @field_serializer("model")
@@ -168,12 +195,12 @@ def build_classifier(cell: str, model: RecurrentModelConfig, seed: int) -> Recur
     return net
 
 
-def _evaluate(net: torch.nn.Module, data: Any, trial: ReberPruneTrial) -> float:
+def _evaluate(net: torch.nn.Module, data: Sequence[torch.Tensor], trial: ReberPruneTrial) -> float:
     """Accuracy in the trial's test batches (:attr:`ReberPruneTrial.eval_batch_size`)."""
     return evaluate(net, data, batch_size=trial.eval_batch_size)["accuracy"]
 
 
-def _dense(trial: ReberPruneTrial, context: TrialContext, splits: Any) -> dict[str, Any]:
+def _dense(trial: ReberPruneTrial, context: TrialContext, splits: ReberSplits) -> dict[str, Any]:
     """Train (or load from the cache) the dense network of one (cell, seed)."""
 
     def make() -> dict[str, Any]:
@@ -190,7 +217,7 @@ def _dense(trial: ReberPruneTrial, context: TrialContext, splits: Any) -> dict[s
 
 
 @register
-class ReberPruneStudy(StudyType):
+class ReberPruneStudy(StudyType[ReberPruneConfig, ReberPruneTrial]):
     name = "reber-prune"
     Config = ReberPruneConfig
     TrialConfig = ReberPruneTrial

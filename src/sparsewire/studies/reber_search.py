@@ -18,8 +18,9 @@ import functools
 import json
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import torch
@@ -35,6 +36,12 @@ from sparsewire.studies.identity import config_hash
 from sparsewire.studies.reber_structure import PriorConfig, _default_priors, _default_train, draw_nodes
 from sparsewire.studies.trials import Recorded, TrialConfig
 from sparsewire.training import TrainConfig, evaluate, train
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from sparsewire.architecture_search import PredictorFitness
+    from sparsewire.models.recurrent import GraphRecurrentClassifier
 
 
 class PredictorSource(BaseModel):
@@ -130,19 +137,19 @@ class ReberSearchTrial(TrialConfig):
 
 
 @functools.lru_cache(maxsize=4)
-def _fitness(source_json: str):
+def _fitness(source_json: str) -> PredictorFitness:
     from sparsewire.architecture_search import PredictorFitness
 
     source = PredictorSource(**json.loads(source_json))
     return PredictorFitness(source.results, target=source.target, predictor=source.predictor, where=source.where)
 
 
-def fitness_of(source: PredictorSource):
+def fitness_of(source: PredictorSource) -> PredictorFitness:
     """The (process-cached) predictor fitness a trial's ``predictor`` section describes."""
     return _fitness(json.dumps(source.model_dump(), sort_keys=True))
 
 
-def _prior_graph(priors: list[PriorConfig], seed: int, index: int):
+def _prior_graph(priors: list[PriorConfig], seed: int, index: int) -> nx.Graph:
     """Prior graph ``index`` of a draw: generators alternate, nodes uniform in the generator's range."""
     from sparsewire.graphs.priors import generate
 
@@ -151,7 +158,7 @@ def _prior_graph(priors: list[PriorConfig], seed: int, index: int):
     return generate(prior.generator, nodes, seed=seed * 1_000_003 + index, **prior.params(nodes))
 
 
-def _network(trial: ReberSearchTrial, context: TrialContext):
+def _network(trial: ReberSearchTrial, context: TrialContext) -> tuple[GraphRecurrentClassifier, dict[str, Any]]:
     """The trial's untrained network and the row fields known before training (structure, prediction)."""
     from sparsewire.architecture_search.genetic import from_key
     from sparsewire.architecture_search.operators import canonical
@@ -213,7 +220,7 @@ def _search(trial: ReberSearchTrial, context: TrialContext) -> dict[str, Any]:
 
 
 @register
-class ReberSearchStudy(StudyType):
+class ReberSearchStudy(StudyType[ReberSearchConfig, ReberSearchTrial]):
     name = "reber-search"
     Config = ReberSearchConfig
     TrialConfig = ReberSearchTrial
@@ -259,7 +266,8 @@ class ReberSearchStudy(StudyType):
         size = config.cohort_size
         return [g[i:i + size] for g in by_seed.values() for i in range(0, len(g), size)]
 
-    def run_cohort(self, trials: list[ReberSearchTrial], context: TrialContext):
+    def run_cohort(self, trials: list[ReberSearchTrial],
+                   context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
         first = trials[0]
         torch.set_num_threads(first.threads)
         splits = first.data.load()

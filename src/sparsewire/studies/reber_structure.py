@@ -37,8 +37,9 @@ import itertools
 import json
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,10 @@ from sparsewire.results.reports import reber_structure as reports
 from sparsewire.studies.base import StudyType, TrialContext, register
 from sparsewire.studies.common import check_cohort_precision, recurrent_cohort_runs
 from sparsewire.studies.trials import Recorded, TrialConfig
-from sparsewire.training import TrainConfig, evaluate, train
+from sparsewire.training import TrainConfig, TrainResult, evaluate, train
+
+if TYPE_CHECKING:
+    from sparsewire.models.recurrent import Cell, GraphRecurrentClassifier
 
 GENERATORS = ("barabasi-albert", "watts-strogatz", "connected-watts-strogatz")
 
@@ -118,6 +122,10 @@ def _default_priors() -> list[PriorConfig]:
     return [PriorConfig(generator="barabasi-albert"), PriorConfig(generator="watts-strogatz")]
 
 
+def _gru_and_lstm() -> list[Cell]:
+    return ["gru", "lstm"]
+
+
 def _default_train() -> TrainConfig:
     return TrainConfig(epochs=3, batch_size=128, lr=0.01, grad_clip=1.0)
 
@@ -130,7 +138,7 @@ class ReberStructureConfig(BaseModel):
     study: Literal["reber-structure"] = "reber-structure"
     name: str = "reber-structure"
     data: ReberDataConfig = Field(default_factory=lambda: ReberDataConfig(val_size=500, train_limit=2000, test_limit=2000))
-    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=lambda: ["gru", "lstm"])
+    cells: list[Literal["rnn-tanh", "rnn-relu", "gru", "lstm"]] = Field(default_factory=_gru_and_lstm)
     priors: list[PriorConfig] = Field(default_factory=_default_priors)
     embedding_dim: int | Literal["first-layer"] | None = Field(8, description="character embedding size: an int, "
                                                                 "'first-layer' (the graph's first layer) or null (one-hot)")
@@ -226,14 +234,15 @@ class ReberStructureTrial(TrialConfig):
         return super().cohort_key() | {"one_hot": self.embedding_dim is None}
 
 
-def build_network(trial: ReberStructureTrial):
+def build_network(trial: ReberStructureTrial) -> tuple[GraphRecurrentClassifier, dict[str, float], list[str]]:
     """The trial's network, the 23 features of the DAG it is built on, and the warnings its construction gave."""
     from sparsewire.graphs.build import orient
     from sparsewire.graphs.features import structural_features
     from sparsewire.graphs.priors import generate
     from sparsewire.models.recurrent import GraphRecurrentClassifier
 
-    graph = generate(trial.generator, trial.nodes, seed=trial.graph_seed, **trial.params)
+    params: Mapping[str, Any] = trial.params  # the generator's keywords (k, m, p, tries)
+    graph = generate(trial.generator, trial.nodes, seed=trial.graph_seed, **params)
     # Orient once (random orientations seeded by the graph, not the training seed), then initialise with the
     # run's seed; the network is built on this DAG.
     dag = orient(graph, trial.orientation, trial.graph_seed)
@@ -247,8 +256,8 @@ def build_network(trial: ReberStructureTrial):
     return model, structural_features(model.graph_rnn.dag), [str(w.message) for w in caught][:3]
 
 
-def result_row(trial: ReberStructureTrial, model, features: dict, caught: list[str], test_accuracy: float,
-               result) -> dict[str, Any]:
+def result_row(trial: ReberStructureTrial, model: GraphRecurrentClassifier, features: dict[str, float], caught: list[str],
+               test_accuracy: float, result: TrainResult) -> dict[str, Any]:
     """One network's results row (the same whether it trained alone or in a cohort)."""
     masks = Masks.of(model)
     return {
@@ -277,7 +286,7 @@ def draw_nodes(seed: int, generator: str, index: int, low: int, high: int) -> in
 
 
 @register
-class ReberStructureStudy(StudyType):
+class ReberStructureStudy(StudyType[ReberStructureConfig, ReberStructureTrial]):
     name = "reber-structure"
     Config = ReberStructureConfig
     TrialConfig = ReberStructureTrial
@@ -300,7 +309,8 @@ class ReberStructureStudy(StudyType):
                 for cell in config.cells:
                     network = {**shared, "cell": cell, "generator": prior.generator, "nodes": nodes,
                                "params": prior.params(nodes), "graph_seed": graph_seed, "index": index}
-                    out += [ReberStructureTrial(**network, train_seed=s) for s in config.train_seeds or [None]]
+                    seeds: list[int | None] = list(config.train_seeds) if config.train_seeds else [None]
+                    out += [ReberStructureTrial(**network, train_seed=s) for s in seeds]
         return out
 
     def run_trial(self, trial: ReberStructureTrial, context: TrialContext) -> dict[str, Any]:
@@ -327,12 +337,13 @@ class ReberStructureStudy(StudyType):
         # round-robin over cells (and other groups), so a sweep stopped early is balanced
         return [chunk for round_ in itertools.zip_longest(*chunks) for chunk in round_ if chunk is not None]
 
-    def run_cohort(self, trials: list[ReberStructureTrial], context: TrialContext):
+    def run_cohort(self, trials: list[ReberStructureTrial],
+                   context: TrialContext) -> Iterator[tuple[int, dict[str, Any] | BaseException]]:
         first = trials[0]
         torch.set_num_threads(first.threads)
         splits = first.data.load()
 
-        def build(trial: ReberStructureTrial):
+        def build(trial: ReberStructureTrial) -> tuple[GraphRecurrentClassifier, tuple[dict[str, float], list[str]]]:
             model, features, caught = build_network(trial)
             return model, (features, caught)
 

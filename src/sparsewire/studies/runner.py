@@ -41,7 +41,7 @@ class Trial:
     must not depend on it."""
     spec: TrialConfig | None = field(default=None, compare=False, repr=False)
 
-    def typed(self, study_type: StudyType) -> TrialConfig:
+    def typed(self, study_type: StudyType[Any, Any]) -> TrialConfig:
         """The typed trial (:attr:`spec`, or ``config`` parsed by ``study_type``)."""
         return self.spec if self.spec is not None else study_type.parse_trial(self.config)
 
@@ -90,7 +90,7 @@ class Outcome:
 STATUSES = ("done", "diverged", "failed")
 
 
-def expand(study_type: StudyType, config: BaseModel) -> list[Trial]:
+def expand(study_type: StudyType[Any, Any], config: BaseModel) -> list[Trial]:
     """The study's trials with their ids (duplicates collapse to one).
 
     A config that expands to no trials (an empty list of seeds, methods, models, ...) or to more than
@@ -172,7 +172,7 @@ def execute_work(work: Work, out_dir: str | Path, progress: bool = False) -> lis
     return [execute_trial(work, out_dir, progress)]
 
 
-def group_work(study_type: StudyType, config: BaseModel, trials: list[Trial]) -> list[Work]:
+def group_work(study_type: StudyType[Any, Any], config: BaseModel, trials: list[Trial]) -> list[Work]:
     """The study's cohorts (:meth:`StudyType.cohorts`) over ``trials``; a group of one is a plain trial
     (:meth:`StudyType.run_trial`: trained alone, as without cohorts)."""
     device = getattr(config, "device", "cpu")
@@ -219,7 +219,7 @@ class StudySummary:
         return f"{self.done} trials run, {self.skipped} reused, {self.diverged} diverged, {self.failed} failed."
 
 
-def prepare_folder(study_type: StudyType, config: BaseModel, out_dir: Path, *, force: bool = False) -> None:
+def prepare_folder(study_type: StudyType[Any, Any], config: BaseModel, out_dir: Path, *, force: bool = False) -> None:
     """Refuse a folder that is a file, or that records another study (unless ``force``); writes nothing."""
     if out_dir.exists() and not out_dir.is_dir():
         raise StoreError(f"{out_dir} is a file, not a study folder; choose another --out")
@@ -237,7 +237,7 @@ def prepare_folder(study_type: StudyType, config: BaseModel, out_dir: Path, *, f
 
 
 def run_study(
-    study_type: StudyType,
+    study_type: StudyType[Any, Any],
     config: BaseModel,
     out_dir: str | Path,
     *,
@@ -279,7 +279,7 @@ def _remove_stray_temporaries(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _run(store: ResultsStore, study_type: StudyType, config: BaseModel, trials: list[Trial], out_dir: Path,
+def _run(store: ResultsStore, study_type: StudyType[Any, Any], config: BaseModel, trials: list[Trial], out_dir: Path,
          executor: Executor, progress: bool, echo: Callable[[str], None], loggers: Any = None) -> StudySummary:
     finished = store.finished_ids()
     todo = [t for t in trials if t.trial_id not in finished]

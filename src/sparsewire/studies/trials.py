@@ -12,7 +12,7 @@ behaved with as its default, so their trials keep their ids and any other value 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
@@ -47,14 +47,14 @@ class TrialConfig(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_recorded_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         for name in self.recorded_fields():
             if name in data and getattr(self, name) == type(self).model_fields[name].default:
                 del data[name]
         return data
 
     @classmethod
-    def parse(cls, trial: TrialConfig | Mapping[str, Any]) -> TrialConfig:
+    def parse(cls, trial: TrialConfig | Mapping[str, Any]) -> Self:
         """``trial`` as this model: a model is returned as it is, a trial's dict (its stored ``config``, with
         or without the ``study`` key the runner adds) is validated."""
         if isinstance(trial, cls):

@@ -113,7 +113,7 @@ def accuracy_vs_freeze(table: pd.DataFrame) -> pd.DataFrame:
     t = table.assign(freeze=table["freeze_epoch"].map(_freeze_label))
     keys = ["dataset", "model", "distribution", "density", "algorithm"]
     wide = t.groupby([*keys, "freeze"], sort=True)["test_accuracy"].agg(mean_std).unstack("freeze")
-    wide = wide[sorted(wide.columns, key=_order)].fillna("")
+    wide = wide[sorted(wide.columns, key=lambda label: _order(str(label)))].fillna("")
     seeds = t.groupby(keys)["seed"].nunique().rename("seeds")
     wide = wide.join(seeds).reset_index()
     wide.columns.name = None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sparsewire.results.figures import LINESTYLES, legend, plt, save
-from sparsewire.results.format import mean_std
+from sparsewire.results.format import as_list, mean_std
 from sparsewire.results.further_pruning import further_pruning_section
 
 BASELINE = "none"
@@ -34,7 +35,7 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
     empty = table[table["empty_layers"].map(len) > 0] if "empty_layers" in table else table.iloc[:0]
     if len(empty):
         parts += ["**Warning: layers pruned to zero weights** (no signal passes; accuracy is at chance):", ""]
-        parts += [f"- {r.model} {r.method} @ {r.compression:.3f} seed {r.seed}: {', '.join(r.empty_layers)}"
+        parts += [f"- {r.model} {r.method} @ {r.compression:.3f} seed {r.seed}: {', '.join(map(str, as_list(r.empty_layers)))}"
                   for r in empty.itertuples()]
     return "\n".join(parts)
 
@@ -80,12 +81,12 @@ def accuracy_vs_compression(table: pd.DataFrame, column: str, path: Path, title:
         pruned = part[part["method"] != BASELINE]
         varying = [k for k in ("schedule", "rewind") if k in pruned and pruned[k].nunique(dropna=False) > 1]
         colours = {m: f"C{i % 10}" for i, m in enumerate(sorted(pruned["method"].unique()))}
-        styles: dict[tuple, str] = {}
+        styles: dict[tuple[Any, ...], str] = {}
         for key, line in pruned.groupby(["method", *varying], sort=True, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
             stats = line.groupby("compression")[column].agg(["mean", "std"]).fillna(0.0) * 100
             x = stats.index.to_numpy() * 100
-            label = key[0] + (f" ({', '.join(map(str, key[1:]))})" if varying else "")
+            label = str(key[0]) + (f" ({', '.join(map(str, key[1:]))})" if varying else "")
             style = styles.setdefault(key[1:], LINESTYLES[len(styles) % len(LINESTYLES)])
             ax.plot(x, stats["mean"], marker="o", markersize=4, color=colours[key[0]], linestyle=style, label=label)
             ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colours[key[0]], alpha=0.15)

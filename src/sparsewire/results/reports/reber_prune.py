@@ -62,7 +62,8 @@ def pruning_table(table: pd.DataFrame) -> pd.DataFrame:
     table["selection"] = [t if allocations[t] == 1 else f"{t} {a}" for t, a in zip(table["target"], table["allocation"], strict=True)]
     means = table.groupby(["cell", "prune_percent", "selection"])[["test_accuracy_before_retrain", "test_accuracy"]].mean() * 100
     wide = means.unstack("selection")
-    wide.columns = [f"{sel} {'before' if col.endswith('retrain') else 'after'}" for col, sel in wide.columns]
+    assert isinstance(wide, pd.DataFrame)  # unstacking a frame gives a frame
+    wide.columns = [f"{sel} {'before' if col.endswith('retrain') else 'after'}" for col, sel in zip(wide.columns.get_level_values(0), wide.columns.get_level_values(1), strict=True)]
     order = sorted(wide.columns, key=lambda c: (["i2h", "h2h", "both"].index(c.split()[0]), c.split()[1:-1], c.endswith("after")))
     return wide[order].round(2).reset_index().rename(columns={"prune_percent": "prune %"})
 
