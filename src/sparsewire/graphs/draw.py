@@ -36,11 +36,9 @@ def positions(graph: nx.Graph) -> dict[Hashable, tuple[float, float]]:
 def draw_structure(graph: nx.Graph, path: str | Path, *, max_edges: int = 20000, seed: int = 0,
                    title: str | None = None) -> Path:
     """Save a PNG of ``graph``; above ``max_edges`` edges a seeded uniform sample is drawn (said in the title)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
+
+    from sparsewire.results.figures import plt, save
 
     if graph.number_of_nodes() == 0:
         raise GraphError("the graph is empty (no nodes): nothing to draw")
@@ -68,9 +66,4 @@ def draw_structure(graph: nx.Graph, path: str | Path, *, max_edges: int = 20000,
     if other:
         ax.legend(loc="upper right", fontsize=8)
     ax.set_title((title or f"{graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, {layers} layers") + note)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save(fig, Path(path), dpi=130)

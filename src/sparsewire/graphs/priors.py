@@ -22,6 +22,7 @@ import networkx as nx
 
 from sparsewire.graphs.errors import GraphError
 from sparsewire.graphs.io import node_limit
+from sparsewire.masks.fractions import check_fraction
 
 
 def _erdos_renyi(nodes: int, seed: int, p: float = 0.1) -> nx.Graph:
@@ -51,8 +52,7 @@ def _barabasi_albert(nodes: int, seed: int, m: int = 2) -> nx.Graph:
 
 
 def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= float(value) <= 1.0:
-        raise GraphError(f"{name} must be a probability in [0, 1], got {value}")
+    check_fraction(value, "[0, 1]", name, "a probability", GraphError)
 
 
 def _check_ring(nodes: int, k: int) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import pandas as pd
 import torch
 
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.reber.encoding import ALPHABET, pad_batch
 from sparsewire.reber.errors import ReberError
 from sparsewire.reber.grammar import EMBEDDED_REBER, REBER, REBER_SYMBOLS, Automaton
@@ -171,8 +172,7 @@ def classification_frame(
     """
     if n < 1:
         raise ReberError(f"n must be positive, got {n}")
-    if not 0.0 <= valid_fraction <= 1.0:
-        raise ReberError(f"valid_fraction must be in [0, 1], got {valid_fraction}")
+    check_fraction(valid_fraction, "[0, 1]", "valid_fraction", "share of valid strings", ReberError)
     n_valid = round(n * valid_fraction)
     valid = generate_valid(n_valid, seed=seed, embedded=embedded, min_length=min_length, max_length=max_length)
     invalid = generate_invalid(n - n_valid, seed=seed + 1, embedded=embedded, perturbations=perturbations,
