@@ -84,7 +84,8 @@ AUTHORS_FEATURES: list[str] = [f for f in FEATURE_NAMES if f != "average_shortes
 
 Backend = Literal["auto", "networkx", "fast"]
 Convention = Literal["stier2021", "sparsewire-v1"]
-CONVENTIONS: tuple[str, ...] = ("stier2021", "sparsewire-v1")
+CONVENTIONS: tuple[Convention, ...] = ("stier2021", "sparsewire-v1")
+_CONVENTION_BY_NAME: dict[str, Convention] = {c: c for c in CONVENTIONS}
 """Feature conventions (see the module doc); the first is the default."""
 
 DISTANCE_MATRIX_MAX_NODES = 15000
@@ -332,15 +333,16 @@ def structural_features(graph: nx.Graph, *, backend: Backend = "auto", orientati
     return {name: values[name] for name in FEATURE_NAMES}
 
 
-def row_conventions(table: pd.DataFrame) -> list[str]:
+def row_conventions(table: pd.DataFrame) -> list[Convention]:
     """The feature convention of every row of a results table (a :class:`pandas.DataFrame`): its
     ``feature_convention`` column, ``"sparsewire-v1"`` where that is missing (rows recorded before it existed)."""
     if "feature_convention" not in table.columns:
         return ["sparsewire-v1"] * len(table)
-    return [c if isinstance(c, str) and c in CONVENTIONS else "sparsewire-v1" for c in table["feature_convention"]]
+    return [_CONVENTION_BY_NAME.get(c, "sparsewire-v1") if isinstance(c, str) else "sparsewire-v1"
+            for c in table["feature_convention"]]
 
 
-def table_convention(table: pd.DataFrame) -> str:
+def table_convention(table: pd.DataFrame) -> Convention:
     """The one feature convention of a results table's rows (see :func:`row_conventions`); a
     :class:`GraphError` if its rows mix conventions (their feature columns do not mean the same thing)."""
     found = sorted(set(row_conventions(table)))

@@ -24,17 +24,16 @@ from torch import nn
 
 from sparsewire.atomic import replacing
 from sparsewire.errors import ModelFileError
+from sparsewire.models.mlp import MLP
+from sparsewire.models.registry import SPEC_ATTRIBUTE, build_model
 
 FORMAT = "sparsewire-model"
 VERSION = 1
-SPEC_ATTRIBUTE = "sparsewire_spec"
 
 
 def model_spec(model: nn.Module) -> dict[str, Any] | None:
     """The architecture spec :func:`~sparsewire.models.build_model` recorded on ``model``; for an
     :class:`~sparsewire.models.MLP` made directly, the equivalent ``mlp`` spec; else ``None``."""
-    from sparsewire.models.mlp import MLP
-
     spec = getattr(model, SPEC_ATTRIBUTE, None)
     if isinstance(spec, Mapping):
         return dict(spec)
@@ -67,7 +66,6 @@ def load_model(path: str | Path) -> nn.Module:
     """Rebuild the model saved by :func:`save_model` at ``path``, without unpickling any code."""
     from sparsewire.masks import Masks
     from sparsewire.masks.masks import MASK_SUFFIX
-    from sparsewire.models.registry import build_model
 
     path = Path(path)
     if not path.is_file():

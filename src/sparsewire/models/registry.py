@@ -9,8 +9,10 @@ from typing import Any
 from torch import nn
 
 from sparsewire.models.conv import LeNet5
-from sparsewire.models.files import SPEC_ATTRIBUTE
 from sparsewire.models.mlp import MLP
+
+SPEC_ATTRIBUTE = "sparsewire_spec"
+"""The attribute :func:`build_model` records a model's spec in (read by :mod:`sparsewire.models.files`)."""
 
 
 def _mlp(input_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (100,), activation: str = "relu") -> MLP:

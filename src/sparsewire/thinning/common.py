@@ -15,7 +15,7 @@ from torch import nn
 
 from sparsewire.errors import SparsewireError
 from sparsewire.masks import Masks
-from sparsewire.models.files import SPEC_ATTRIBUTE
+from sparsewire.models.registry import SPEC_ATTRIBUTE
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
