@@ -1,7 +1,5 @@
 import torch
 
-from tests.reber.conftest import _one_thread  # noqa: F401 - small recurrent nets run fastest on one thread
-
 
 def token_batch(n: int, steps: int = 12, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Right-padded random strings over 26 letters (ids 1..26), their lengths and binary labels."""

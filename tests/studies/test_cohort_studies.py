@@ -4,7 +4,6 @@ import pytest
 
 from sparsewire.results import ResultsStore
 from sparsewire.studies import run_study, validate
-from tests.reber.conftest import reber_dir  # noqa: F401 - fixture
 
 QUIET = {"progress": False, "echo": lambda s: None}
 
