@@ -33,13 +33,13 @@ from typing import Any, Literal
 import numpy as np
 
 from sparsewire.architecture_search.spaces import SearchSpace
-from sparsewire.atomic import replacing
 from sparsewire.architecture_search.surrogate import (
     ForestSurrogate,
     expected_improvement,
     genome_features,
     upper_confidence_bound,
 )
+from sparsewire.atomic import replacing
 from sparsewire.progress import progress as tqdm
 
 Method = Literal["predictor-ga", "ga", "random"]
