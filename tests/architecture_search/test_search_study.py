@@ -74,3 +74,17 @@ def test_pareto_front_and_lenet_of_equal_size():
     model, width = lenet5_like(20_000, Splits)
     params = sum(p.numel() for p in model.parameters())
     assert abs(params - 20_000) < 1000 and 0 < width < 1
+
+
+@pytest.mark.parametrize("name", ["search-fashion-mnist", "search-cifar10"])
+def test_record_configs_validate_and_admit_random_genomes(name):
+    import numpy as np
+
+    from sparsewire.studies.search import make_space
+
+    study_type, config = validate(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()))
+    assert len(study_type.trials(config)) == 9
+    shape = (3, 32, 32) if config.dataset.name == "cifar10" else (1, 28, 28)
+    space, rng = make_space(config.space.model_dump(), shape, 10), np.random.default_rng(0)
+    drawn = [space.draw(lambda: space.random(rng)) for _ in range(10)]
+    assert sum(g is not None for g in drawn) >= 5
