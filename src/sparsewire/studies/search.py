@@ -252,7 +252,7 @@ class SearchStudy(StudyType):
             "with the real validation accuracy of new genomes.", "",
             method_summary(table).to_markdown(index=False), "",
         ]
-        parts += [comparisons(table), ""]
+        parts += [comparisons(table), "", goals(table), ""]
         lenet = lenet_table(table)
         if not lenet.empty:
             parts += ["## Best network vs LeNet-5 of equal parameter count", "",
@@ -308,6 +308,39 @@ def comparisons(table: pd.DataFrame) -> str:
         lines.append(f"- predictor-ga vs {other}: {100 * ours.mean():.2f} vs {100 * theirs.mean():.2f} % "
                      f"({100 * (ours.mean() - theirs.mean()):+.2f} points; Welch p = {welch:.3g}, Mann–Whitney p = "
                      f"{mwu:.3g}; {len(ours)} vs {len(theirs)} searches)")
+    return "\n".join(lines)
+
+
+def goals(table: pd.DataFrame) -> str:
+    """Issue 17's three goals, each stated as met or missed from the stored rows."""
+    from scipy import stats
+
+    lines = ["## Goals (issue 17)", ""]
+    methods = set(table["method"])
+    if {"predictor-ga", "random"} <= methods:
+        ours = table.loc[table["method"] == "predictor-ga", "best_test_accuracy"]
+        theirs = table.loc[table["method"] == "random", "best_test_accuracy"]
+        gain = 100 * (ours.mean() - theirs.mean())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p = stats.ttest_ind(ours, theirs, equal_var=False).pvalue if min(len(ours), len(theirs)) > 1 else math.nan
+        met = gain >= 1 and p < 0.05
+        lines.append(f"- predictor-assisted beats random search by >= 1 point, significantly: **{'met' if met else 'missed'}** "
+                     f"({gain:+.2f} points, Welch p = {p:.3g})")
+    if "predictor-ga" in methods:
+        rho = table.loc[table["method"] == "predictor-ga", "surrogate_spearman"]
+        pooled = table["surrogate_spearman"].mean()
+        lines.append(f"- surrogate Spearman >= 0.5 on new genomes: **{'met' if rho.mean() >= 0.5 else 'missed'}** "
+                     f"(predictor-ga searches {rho.mean():.2f}, per search {', '.join(f'{r:.2f}' for r in rho)}; "
+                     f"all searches {pooled:.2f})")
+    if "lenet5_test_accuracy" in table:
+        best = table.loc[table["best_val_accuracy"].idxmax()]
+        wins = int((table["best_test_accuracy"] > table["lenet5_test_accuracy"]).sum())
+        met = best["best_test_accuracy"] > best["lenet5_test_accuracy"]
+        lines.append(f"- the best found network beats LeNet-5 of equal parameter count: **{'met' if met else 'missed'}** "
+                     f"({100 * best['best_test_accuracy']:.2f} vs {100 * best['lenet5_test_accuracy']:.2f} % at "
+                     f"{int(best['best_params'])} vs {int(best['lenet5_params'])} parameters; each search's best beats its "
+                     f"LeNet-5 in {wins} of {len(table)} searches)")
     return "\n".join(lines)
 
 
