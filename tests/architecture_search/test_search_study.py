@@ -9,7 +9,8 @@ import yaml
 
 from sparsewire.results.report import write_report
 from sparsewire.studies import run_study, validate
-from sparsewire.studies.search import lenet5_like, pareto_front
+from sparsewire.results.reports.search import pareto_front
+from sparsewire.studies.search import lenet5_like
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"progress": False, "echo": lambda s: None}
@@ -56,7 +57,7 @@ def test_feedforward_space_trains_generations_as_cohorts(shared_data, tmp_path):
 def test_trials_are_method_by_seed_and_bad_configs_fail(shared_data):
     study_type, config = validate(quick(shared_data, seeds=[0, 1]))
     trials = study_type.trials(config)
-    assert [(t["method"], t["search_seed"]) for t in trials][:3] == [("predictor-ga", 0), ("ga", 0), ("random", 0)]
+    assert [(t.method, t.search_seed) for t in trials][:3] == [("predictor-ga", 0), ("ga", 0), ("random", 0)]
     assert len(trials) == 6
     for bad in ({"space": {"min_nodes": 5, "max_nodes": 2}}, {"search": {"budget": 2, "population": 3}},
                 {"methods": ["annealing"]}):
@@ -85,6 +86,6 @@ def test_record_configs_validate_and_admit_random_genomes(name):
     study_type, config = validate(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()))
     assert len(study_type.trials(config)) == 3 * len(config.seeds) >= 9
     shape = (3, 32, 32) if config.dataset.name == "cifar10" else (1, 28, 28)
-    space, rng = make_space(config.space.model_dump(), shape, 10), np.random.default_rng(0)
+    space, rng = make_space(config.space, shape, 10), np.random.default_rng(0)
     drawn = [space.draw(lambda: space.random(rng)) for _ in range(10)]
     assert sum(g is not None for g in drawn) >= 5

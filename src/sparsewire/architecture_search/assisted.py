@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sparsewire.architecture_search.genetic import CROSSOVER_RATE
 from sparsewire.architecture_search.spaces import SearchSpace
 from sparsewire.architecture_search.surrogate import (
     ForestSurrogate,
@@ -39,11 +40,12 @@ from sparsewire.architecture_search.surrogate import (
     genome_features,
     upper_confidence_bound,
 )
-from sparsewire.atomic import replacing
+from sparsewire.atomic import write_text
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.progress import progress as tqdm
 
 Method = Literal["predictor-ga", "ga", "random"]
-METHODS: tuple[str, ...] = ("predictor-ga", "ga", "random")
+METHODS: tuple[Method, ...] = ("predictor-ga", "ga", "random")
 
 Evaluate = Callable[[list[Any], list[int]], list[dict[str, Any]]]
 """``evaluate(genomes, indices)`` trains the networks (``indices``: their numbers in the search, e.g. to seed
@@ -73,13 +75,13 @@ class AssistedConfig:
             (self.population >= 2 and self.offspring >= 1 and self.candidates >= 1, "need population >= 2, offspring >= 1, candidates >= 1"),
             (self.budget >= self.population, "budget must be at least the population"),
             (1 <= self.tournament <= self.population, "tournament must be in [1, population]"),
-            (0.0 <= self.crossover_rate <= 1.0, "crossover_rate must be in [0, 1]"),
             (self.acquisition in ("ucb", "ei"), "acquisition must be ucb or ei"),
             (self.min_fit >= 2, "min_fit must be at least 2"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{message} (got {self})")
+        check_fraction(self.crossover_rate, "[0, 1]", "crossover_rate", CROSSOVER_RATE)
 
 
 def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConfig, *,
@@ -124,16 +126,17 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
             batch = _fresh(space, rng, seen, pool, breed)
             screened = config.method == "predictor-ga" and len(batch) > size
         surrogate = _fit(records, featurise, config)
-        mean = std = [None] * len(batch)
+        mean: list[float | None] = [None] * len(batch)
+        std: list[float | None] = [None] * len(batch)
         if surrogate is not None and batch:
-            mean, std = surrogate.predict([featurise(space.key(g)) for g in batch])
+            mu, sigma = surrogate.predict([featurise(space.key(g)) for g in batch])
             if screened:
                 best = max(r["accuracy"] for r in records)
-                score = (upper_confidence_bound(mean, std, config.kappa) if config.acquisition == "ucb"
-                         else expected_improvement(mean, std, best))
+                score = (upper_confidence_bound(mu, sigma, config.kappa) if config.acquisition == "ucb"
+                         else expected_improvement(mu, sigma, best))
                 order = np.argsort(-score, kind="stable")[:size]
-                batch, mean, std = [batch[i] for i in order], mean[order], std[order]
-            mean, std = [float(m) for m in mean], [float(s) for s in std]
+                batch, mu, sigma = [batch[i] for i in order], mu[order], sigma[order]
+            mean, std = [float(m) for m in mu], [float(s) for s in sigma]
         batch, mean, std = batch[:size], mean[:size], std[:size]
         if not batch:
             raise RuntimeError(f"the {space.kind} space yields no new genome within its budget {space.budget}; "
@@ -158,7 +161,8 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
 def _fresh(space: SearchSpace, rng: np.random.Generator, seen: set[str], size: int, make: Callable[[], Any],
            tries: int = 20) -> list[Any]:
     """Up to ``size`` feasible genomes from ``make`` not in ``seen`` and distinct from each other."""
-    out, keys = [], set(seen)
+    out: list[Any] = []
+    keys = set(seen)
     for _ in range(size * tries):
         if len(out) == size:
             break
@@ -201,5 +205,4 @@ def _fit(records: Sequence[dict[str, Any]], featurise: Callable[[str], dict[str,
 
 def _save(path: Path, state: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(path) as out:  # atomic: a search killed while writing keeps its last checkpoint
-        json.dump(state, out)
+    write_text(path, json.dumps(state))  # atomic: a search killed while writing keeps its last checkpoint

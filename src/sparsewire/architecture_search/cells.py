@@ -114,8 +114,8 @@ class CellNetwork(nn.Module):
         outs: list[torch.Tensor] = []
         for node, cell in enumerate(self.cells):
             preds = self._inputs[node]
-            parts = [(outs[j], stages[j]) for j in preds] if preds else [(x, 0)]
-            parts = [F.max_pool2d(t, 2 ** (stages[node] - s)) if stages[node] > s else t for t, s in parts]
+            sources = [(outs[j], stages[j]) for j in preds] if preds else [(x, 0)]
+            parts = [F.max_pool2d(t, 2 ** (stages[node] - s)) if stages[node] > s else t for t, s in sources]
             outs.append(cell(parts[0] if len(parts) == 1 else torch.cat(parts, 1)))
         pooled = [outs[i].mean((2, 3)) for i in self._sinks]
         return self.head(pooled[0] if len(pooled) == 1 else torch.cat(pooled, 1))

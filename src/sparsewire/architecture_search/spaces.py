@@ -27,6 +27,7 @@ import numpy as np
 from torch import nn
 
 from sparsewire.architecture_search.cells import CellGenome, CellNetwork
+from sparsewire.masks.fractions import check_fraction
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class SearchSpace(ABC):
     kind: str
 
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget()) -> None:
-        self.image_shape, self.num_classes, self.budget = tuple(image_shape), int(num_classes), budget
+        channels, height, width = image_shape
+        self.image_shape: tuple[int, int, int] = (int(channels), int(height), int(width))
+        self.num_classes, self.budget = int(num_classes), budget
 
     @abstractmethod
     def random(self, rng: np.random.Generator) -> Any:
@@ -97,6 +100,10 @@ class SearchSpace(ABC):
         return {"log10_params": math.log10(max(cost["params"], 1)), "log10_macs": math.log10(max(cost["macs"], 1))}
 
 
+PRIOR_PARAMETERS: dict[str, dict[str, Any]] = {"watts-strogatz": {"k": 4, "p": 0.3}, "barabasi-albert": {"m": 2}}
+"""Parameters of the prior generators :class:`FeedForwardSpace` draws random genomes from (as ``configs/prior-*.yaml``)."""
+
+
 class FeedForwardSpace(SearchSpace):
     """Sparse feed-forward DAGs (genome: ``nx.DiGraph`` on ``0 … n−1``, edges from lower to higher index).
 
@@ -124,7 +131,7 @@ class FeedForwardSpace(SearchSpace):
 
         generator = self.generators[int(rng.integers(len(self.generators)))]
         nodes = int(rng.integers(self.min_nodes, self.max_nodes + 1))
-        params = {"watts-strogatz": {"k": 4, "p": 0.3}, "barabasi-albert": {"m": 2}}.get(generator, {})
+        params: dict[str, Any] = PRIOR_PARAMETERS.get(generator, {})
         return canonical(generate(generator, nodes, seed=int(rng.integers(2**31)), **params), seed=None)
 
     def mutate(self, genome: nx.DiGraph, rng: np.random.Generator) -> nx.DiGraph:
@@ -189,7 +196,9 @@ class CellSpace(SearchSpace):
         if any(side % 2 ** (stages - 1) for side in self.image_shape[1:]):
             raise ValueError(f"a {self.image_shape[1]}x{self.image_shape[2]} image cannot be halved {stages - 1} times")
         self.min_nodes, self.max_nodes, self.channels = min_nodes, max_nodes, tuple(sorted(channels))
-        self.stages, self.edge_probability, self.max_mutations = stages, edge_probability, max_mutations
+        self.stages, self.max_mutations = stages, max_mutations
+        self.edge_probability = check_fraction(edge_probability, "[0, 1]", "edge_probability",
+                                               "chance of each forward edge in a random genome")
 
     def random(self, rng: np.random.Generator) -> CellGenome:
         n = int(rng.integers(self.min_nodes, self.max_nodes + 1))
@@ -266,7 +275,8 @@ class CellSpace(SearchSpace):
         has it (stages then made non-decreasing by a running maximum); shared edges are kept, edges only one
         parent has are inherited with probability 1/2."""
         n = (a if rng.random() < 0.5 else b).nodes
-        channels, stages = [], []
+        channels: list[int] = []
+        stages: list[int] = []
         for i in range(n):
             donors = [p for p in (a, b) if i < p.nodes]
             donor = donors[int(rng.integers(len(donors)))]

@@ -53,7 +53,8 @@ class ForestSurrogate:
     def __init__(self, trees: int = 100, seed: int = 0) -> None:
         self.trees, self.seed = trees, seed
         self.columns: list[str] = []
-        self.model = None
+        self.model: Any = None
+        """The fitted ``RandomForestRegressor`` (None before :meth:`fit`)."""
 
     def fit(self, features: Sequence[dict[str, float]], targets: Sequence[float]) -> ForestSurrogate:
         from sklearn.ensemble import RandomForestRegressor
@@ -61,8 +62,8 @@ class ForestSurrogate:
         if len(features) != len(targets) or len(targets) < 2:
             raise ValueError(f"need >= 2 rows with one target each (got {len(features)} rows, {len(targets)} targets)")
         self.columns = sorted(features[0])
-        self.model = RandomForestRegressor(n_estimators=self.trees, min_samples_leaf=2, random_state=self.seed)
-        self.model.fit(self._matrix(features), np.asarray(targets, float))
+        model = RandomForestRegressor(n_estimators=self.trees, min_samples_leaf=2, random_state=self.seed)
+        self.model = model.fit(self._matrix(features), np.asarray(targets, float))
         return self
 
     def _matrix(self, features: Sequence[dict[str, float]]) -> np.ndarray:
