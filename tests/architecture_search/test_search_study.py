@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from sparsewire.results.report import write_report
-from sparsewire.studies import run_study, validate
 from sparsewire.results.reports.search import pareto_front
+from sparsewire.studies import run_study, validate
 from sparsewire.studies.search import lenet5_like
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +89,37 @@ def test_record_configs_validate_and_admit_random_genomes(name):
     space, rng = make_space(config.space, shape, 10), np.random.default_rng(0)
     drawn = [space.draw(lambda: space.random(rng)) for _ in range(10)]
     assert sum(g is not None for g in drawn) >= 5
+
+
+def test_recorded_report_regenerates_from_its_store(tmp_path):
+    """benchmarks/results/search-fashion-mnist/report.md is what the report code writes from its results.sqlite."""
+    import shutil
+
+    recorded = ROOT / "benchmarks" / "results" / "search-fashion-mnist"
+    for name in ("results.sqlite", "study.yaml"):
+        shutil.copy(recorded / name, tmp_path / name)
+    assert write_report(tmp_path).read_text() == (recorded / "report.md").read_text()
+
+
+def test_lenet_goal_is_judged_over_searches_not_on_the_single_best():
+    from sparsewire.results.reports.search import lenet_goal
+
+    def table(gaps):
+        return pd.DataFrame({"best_val_accuracy": [0.9] + [0.5] * (len(gaps) - 1), "best_params": 1000,
+                             "lenet5_params": 1010, "lenet5_test_accuracy": 0.7,
+                             "best_test_accuracy": [0.7 + g for g in gaps]})
+
+    assert "**missed (LeNet-5 is better)**" in lenet_goal(table([0.01] + [-0.03] * 9))  # the best one won its run
+    assert "**met**" in lenet_goal(table([0.02] * 10))
+    assert "**not shown (within training noise)**" in lenet_goal(table([0.01, -0.01, 0.02, -0.02]))
+
+
+def test_fractions_are_checked_one_way():
+    from sparsewire.architecture_search import AssistedConfig, CellSpace, SearchConfig
+
+    for bad in (-0.1, 1.5, float("nan")):
+        for make in (lambda r: AssistedConfig(crossover_rate=r), lambda r: SearchConfig(crossover_rate=r)):
+            with pytest.raises(ValueError, match=r"crossover_rate must be in \[0, 1\]"):
+                make(bad)
+        with pytest.raises(ValueError, match=r"edge_probability must be in \[0, 1\]"):
+            CellSpace((1, 28, 28), 10, edge_probability=bad)

@@ -141,15 +141,29 @@ def goals(table: pd.DataFrame) -> str:
                      f"screening: {rho.mean():.2f}, per search {', '.join(f'{r:.2f}' for r in rho)}; new genomes of the "
                      f"ga and random searches, which it predicted but did not choose: {blind.mean():.2f})")
     if "lenet5_test_accuracy" in table:
-        best = best_search(table)
-        gap = table["best_test_accuracy"] - table["lenet5_test_accuracy"]
-        margin = 100 * (best["best_test_accuracy"] - best["lenet5_test_accuracy"])
-        lines.append(f"- the best found network beats LeNet-5 of equal parameter count: **{'met' if margin > 0 else 'missed'}** "
-                     f"({100 * best['best_test_accuracy']:.2f} vs {100 * best['lenet5_test_accuracy']:.2f} % at "
-                     f"{int(best['best_params'])} vs {int(best['lenet5_params'])} parameters, {margin:+.2f} points, one "
-                     f"training run each; over all searches each best beats its LeNet-5 in {int((gap > 0).sum())} of "
-                     f"{len(table)}, by {100 * gap.mean():+.2f} points on average)")
+        lines.append(lenet_goal(table))
     return "\n".join(lines)
+
+
+def lenet_goal(table: pd.DataFrame) -> str:
+    """The LeNet-5 goal judged on every search's best network against its LeNet-5 (one training run each,
+    paired by search), not on the single best one: that one is the maximum of many noisy runs."""
+    best = best_search(table)
+    gap = 100 * (table["best_test_accuracy"] - table["lenet5_test_accuracy"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all differences zero: p is nan
+        p = stats.wilcoxon(gap).pvalue if len(gap) > 1 and gap.abs().sum() > 0 else math.nan
+    if p < 0.05:
+        verdict = "met" if gap.mean() > 0 else "missed (LeNet-5 is better)"
+    else:
+        verdict = "not shown (within training noise)"
+    margin = 100 * (best["best_test_accuracy"] - best["lenet5_test_accuracy"])
+    return (f"- the best found network beats LeNet-5 of equal parameter count: **{verdict}** (each search's best vs "
+            f"its LeNet-5, one training run each: {gap.mean():+.2f} points on average, better in "
+            f"{int((gap > 0).sum())} of {len(table)} searches, Wilcoxon p = {p:.3g}; the best network overall, "
+            f"{100 * best['best_test_accuracy']:.2f} vs {100 * best['lenet5_test_accuracy']:.2f} % at "
+            f"{int(best['best_params'])} vs {int(best['lenet5_params'])} parameters ({margin:+.2f} points), is one run "
+            "each and the maximum of many: `benchmarks/search_best_vs_lenet.py` retrains it over training seeds)")
 
 
 def lenet_table(table: pd.DataFrame) -> pd.DataFrame:
