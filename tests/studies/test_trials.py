@@ -15,7 +15,8 @@ from sparsewire.studies.trials import Recorded, TrialConfig
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = {"prune": "quick.yaml", "prior": "prior-quick.yaml", "dynamic-sparsity": "dynamic-sparsity-quick.yaml",
          "layer-sparsity": "layer-sparsity-quick.yaml", "reber-prune": "reber-prune-quick.yaml",
-         "reber-structure": "reber-structure-quick.yaml", "reber-search": "reber-search-quick.yaml"}
+         "reber-structure": "reber-structure-quick.yaml", "reber-search": "reber-search-quick.yaml",
+         "search": "search-quick.yaml"}
 
 
 class Example(TrialConfig):

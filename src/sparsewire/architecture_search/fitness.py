@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -12,6 +13,9 @@ import pandas as pd
 
 from sparsewire.performance_prediction.predictors import make_predictor
 from sparsewire.performance_prediction.table import PredictError, clean, default_features, load_results
+
+if TYPE_CHECKING:
+    from sparsewire.graphs.features import Convention
 
 
 class PredictorFitness:
@@ -43,9 +47,10 @@ class PredictorFitness:
         from sparsewire.graphs.features import table_convention
 
         try:
-            self.convention = table_convention(table)
+            convention = table_convention(table)  # one of graphs.features.CONVENTIONS
         except GraphError as err:
             raise PredictError(str(err)) from err
+        self.convention: Convention = "sparsewire-v1" if convention == "sparsewire-v1" else "stier2021"
         self.features = list(features) if features is not None else default_features(table)
         rows, _ = clean(table, self.features, target)
         if len(rows) < 10:

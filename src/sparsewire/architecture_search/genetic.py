@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,9 +20,12 @@ import networkx as nx
 import numpy as np
 
 from sparsewire.architecture_search.operators import canonical, crossover, mutate
+from sparsewire.atomic import write_text
+from sparsewire.masks.fractions import check_fraction
 from sparsewire.progress import progress as tqdm
 
 Fitness = Callable[[nx.DiGraph], float]
+CROSSOVER_RATE = "chance that a child is the crossover of two parents"
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,13 @@ class SearchConfig:
             (self.generations >= 0, "generations must be >= 0"),
             (1 <= self.tournament <= self.population, "tournament size must be in [1, population]"),
             (0 <= self.elite < self.population, "elite must be in [0, population)"),
-            (0.0 <= self.crossover_rate <= 1.0, "crossover_rate must be in [0, 1]"),
             (self.max_mutations >= 1, "max_mutations must be at least 1"),
             (1 <= self.min_nodes <= self.max_nodes, "need 1 <= min_nodes <= max_nodes"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{message} (got {self})")
+        check_fraction(self.crossover_rate, "[0, 1]", "crossover_rate", CROSSOVER_RATE)
 
 
 @dataclass
@@ -184,6 +186,4 @@ def _save(path: Path, config: SearchConfig, generation: int, population: list[nx
     state = {"config": asdict(config), "generation": generation, "population": [key(g) for g in population],
              "history": history, "rng": rng.bit_generator.state, "cache": [[k, f] for k, f in cache.items()]}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{uuid.uuid4().hex}")  # unique: parallel workers may run the same search
-    tmp.write_text(json.dumps(state))
-    tmp.replace(path)
+    write_text(path, json.dumps(state))  # atomic, unique temporary name: parallel workers may run the same search

@@ -16,6 +16,7 @@ from sparsewire.studies import prune as _prune  # noqa: F401 - registers study: 
 from sparsewire.studies import reber_prune as _reber_prune  # noqa: F401 - registers study: reber-prune
 from sparsewire.studies import reber_search as _reber_search  # noqa: F401 - registers study: reber-search
 from sparsewire.studies import reber_structure as _reber_structure  # noqa: F401 - registers study: reber-structure
+from sparsewire.studies import search as _search  # noqa: F401 - registers study: search
 from sparsewire.studies.base import STUDY_TYPES, StudyType
 
 

@@ -37,6 +37,7 @@ BUILT_IN: dict[str, str] = {
     "reber-prune": "reber_prune",
     "reber-search": "reber_search",
     "reber-structure": "reber_structure",
+    "search": "search",
 }
 """Study type → its module in this package."""
 

@@ -1,0 +1,125 @@
+"""``study: search`` end to end on a Fashion-MNIST slice (configs/search-quick.yaml), with resume."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sparsewire.results.report import write_report
+from sparsewire.results.reports.search import pareto_front
+from sparsewire.studies import run_study, validate
+from sparsewire.studies.search import lenet5_like
+
+ROOT = Path(__file__).resolve().parents[2]
+QUIET = {"progress": False, "echo": lambda s: None}
+
+
+def quick(shared_data, **extra):
+    config = yaml.safe_load((ROOT / "configs" / "search-quick.yaml").read_text())
+    config["dataset"]["data_dir"] = str(shared_data)
+    config.update(extra)
+    return config
+
+
+def test_quick_config_end_to_end_and_resume(shared_data, tmp_path):
+    study_type, config = validate(quick(shared_data))
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert (summary.total, summary.done, summary.failed) == (3, 3, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(table.method) == ["ga", "predictor-ga", "random"]
+    for row in table.itertuples():
+        networks = json.loads(row.networks)
+        assert len(networks) == 6 and len({n["genome"] for n in networks}) == 6
+        assert all(n["macs"] <= 100_000 for n in networks)
+        curve = json.loads(row.curve)
+        assert curve == sorted(curve) and curve[-1] == row.best_val_accuracy
+        assert row.best_val_retrained == pytest.approx(row.best_val_accuracy, abs=1e-9)  # same seed, same network
+        assert abs(row.lenet5_params - row.best_params) <= 0.1 * row.best_params + 50
+    assert len(list((tmp_path / "cache").glob("search-*.json"))) == 3  # one checkpoint per search
+    report = write_report(tmp_path).read_text()
+    assert "predictor-ga vs random" in report and "LeNet-5" in report
+    assert all((tmp_path / f).exists() for f in ("search_curves.png", "pareto_front.png", "best_genome.png"))
+    again = run_study(study_type, config, tmp_path, **QUIET)
+    assert (again.done, again.skipped) == (0, 3)
+
+
+def test_feedforward_space_trains_generations_as_cohorts(shared_data, tmp_path):
+    study_type, config = validate(quick(shared_data, methods=["predictor-ga"], lenet5=False,
+                                        space={"kind": "feedforward", "min_nodes": 6, "max_nodes": 12}))
+    assert run_study(study_type, config, tmp_path, **QUIET).done == 1
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert row.space == "feedforward" and len(json.loads(row.networks)) == 6
+    assert row.best_val_retrained == pytest.approx(row.best_val_accuracy, abs=2e-3)  # alone vs in a cohort
+
+
+def test_trials_are_method_by_seed_and_bad_configs_fail(shared_data):
+    study_type, config = validate(quick(shared_data, seeds=[0, 1]))
+    trials = study_type.trials(config)
+    assert [(t.method, t.search_seed) for t in trials][:3] == [("predictor-ga", 0), ("ga", 0), ("random", 0)]
+    assert len(trials) == 6
+    for bad in ({"space": {"min_nodes": 5, "max_nodes": 2}}, {"search": {"budget": 2, "population": 3}},
+                {"methods": ["annealing"]}):
+        with pytest.raises(Exception, match="invalid search config"):
+            validate(quick(shared_data, **bad))
+
+
+def test_pareto_front_and_lenet_of_equal_size():
+    networks = pd.DataFrame({"params": [10, 20, 20, 30, 40], "accuracy": [0.5, 0.4, 0.6, 0.55, 0.7]})
+    assert pareto_front(networks)[["params", "accuracy"]].values.tolist() == [[10, 0.5], [20, 0.6], [40, 0.7]]
+
+    class Splits:
+        image_shape, num_classes = (1, 28, 28), 10
+
+    model, width = lenet5_like(20_000, Splits)
+    params = sum(p.numel() for p in model.parameters())
+    assert abs(params - 20_000) < 1000 and 0 < width < 1
+
+
+@pytest.mark.parametrize("name", ["search-fashion-mnist", "search-cifar10"])
+def test_record_configs_validate_and_admit_random_genomes(name):
+    import numpy as np
+
+    from sparsewire.studies.search import make_space
+
+    study_type, config = validate(yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text()))
+    assert len(study_type.trials(config)) == 3 * len(config.seeds) >= 9
+    shape = (3, 32, 32) if config.dataset.name == "cifar10" else (1, 28, 28)
+    space, rng = make_space(config.space, shape, 10), np.random.default_rng(0)
+    drawn = [space.draw(lambda: space.random(rng)) for _ in range(10)]
+    assert sum(g is not None for g in drawn) >= 5
+
+
+def test_recorded_report_regenerates_from_its_store(tmp_path):
+    """benchmarks/results/search-fashion-mnist/report.md is what the report code writes from its results.sqlite."""
+    import shutil
+
+    recorded = ROOT / "benchmarks" / "results" / "search-fashion-mnist"
+    for name in ("results.sqlite", "study.yaml"):
+        shutil.copy(recorded / name, tmp_path / name)
+    assert write_report(tmp_path).read_text() == (recorded / "report.md").read_text()
+
+
+def test_lenet_goal_is_judged_over_searches_not_on_the_single_best():
+    from sparsewire.results.reports.search import lenet_goal
+
+    def table(gaps):
+        return pd.DataFrame({"best_val_accuracy": [0.9] + [0.5] * (len(gaps) - 1), "best_params": 1000,
+                             "lenet5_params": 1010, "lenet5_test_accuracy": 0.7,
+                             "best_test_accuracy": [0.7 + g for g in gaps]})
+
+    assert "**missed (LeNet-5 is better)**" in lenet_goal(table([0.01] + [-0.03] * 9))  # the best one won its run
+    assert "**met**" in lenet_goal(table([0.02] * 10))
+    assert "**not shown (within training noise)**" in lenet_goal(table([0.01, -0.01, 0.02, -0.02]))
+
+
+def test_fractions_are_checked_one_way():
+    from sparsewire.architecture_search import AssistedConfig, CellSpace, SearchConfig
+
+    for bad in (-0.1, 1.5, float("nan")):
+        for make in (lambda r: AssistedConfig(crossover_rate=r), lambda r: SearchConfig(crossover_rate=r)):
+            with pytest.raises(ValueError, match=r"crossover_rate must be in \[0, 1\]"):
+                make(bad)
+        with pytest.raises(ValueError, match=r"edge_probability must be in \[0, 1\]"):
+            CellSpace((1, 28, 28), 10, edge_probability=bad)
