@@ -215,21 +215,19 @@ def image_splits(dataset: DatasetConfig) -> Splits:
 
 
 @register
-class SearchStudy(StudyType):
+class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
     name = "search"
     Config = SearchStudyConfig
     TrialConfig = SearchTrial
 
-    def check(self, config: BaseModel) -> None:
-        assert isinstance(config, SearchStudyConfig)
+    def check(self, config: SearchStudyConfig) -> None:
         splits = image_splits(config.dataset)  # missing data fails here, before any training
         space = make_space(config.space, splits.image_shape, splits.num_classes)
         rng = np.random.default_rng(0)
         if space.draw(lambda: space.random(rng), tries=200) is None:
             raise ValueError(f"no random {space.kind} genome fits the budget {space.budget}: widen it")
 
-    def trials(self, config: BaseModel) -> list[TrialModel]:
-        assert isinstance(config, SearchStudyConfig)
+    def trials(self, config: SearchStudyConfig) -> list[SearchTrial]:
         shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "space": config.space,
                   "search": config.search, "train": config.train, "data_seed": config.data_seed,
                   "lenet5": config.lenet5, "threads": config.threads}
@@ -237,8 +235,7 @@ class SearchStudy(StudyType):
         return [SearchTrial.model_validate({**shared, "method": method, "search_seed": seed})
                 for seed in config.seeds for method in config.methods]
 
-    def run_trial(self, trial: TrialModel, context: TrialContext) -> dict[str, Any]:
-        assert isinstance(trial, SearchTrial)
+    def run_trial(self, trial: SearchTrial, context: TrialContext) -> dict[str, Any]:
         torch.set_num_threads(trial.threads)
         start = time.perf_counter()
         device = context.torch_device()
