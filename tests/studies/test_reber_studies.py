@@ -102,7 +102,14 @@ def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
     assert "watts-strogatz" in error
     again = run(tiny_structure(reber_dir, priors), tmp_path)
     assert (again.skipped, again.done, again.failed) == (2, 0, 1)  # failed trials are retried
-    assert "Failed trials" in write_report(tmp_path).read_text()
+    here = write_report(tmp_path).read_text()
+    assert "Failed trials" in here and "trials per wall hour" in here
+    # written elsewhere (--out), the report still reads the study's own store and prediction files
+    (tmp_path / "prediction.md").write_text("# prediction\n")
+    elsewhere = write_report(tmp_path, to=tmp_path / "elsewhere").read_text()
+    assert "trials per wall hour" in elsewhere
+    assert "[prediction.md](../prediction.md)" in elsewhere
+    assert "[prediction.md](prediction.md)" in write_report(tmp_path).read_text()
 
 
 def test_reber_structure_with_the_authors_conventions(reber_dir, tmp_path):

@@ -69,6 +69,7 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
     if remarks:
         lines += [*(f"> {note}\n>" for note in remarks[:-1]), f"> {remarks[-1]}", ""]
     if not table.empty:
+        table.attrs["study_dir"] = str(out_dir)  # a report written elsewhere (--out) still reads the study's own files
         lines.append(study_report(study).report(table, target))
         lines += ["", *history_section(table, target)]
     if diverged and include_diverged:

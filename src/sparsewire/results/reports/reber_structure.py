@@ -4,6 +4,7 @@ throughput, and where ``sparsewire predict`` has run, how well structure predict
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -13,20 +14,23 @@ from sparsewire.results.store import DB_NAME
 
 
 def report(table: pd.DataFrame, out_dir: Path) -> str:
-    """Markdown of the finished trials; reads ``prediction.md`` / ``prediction_cv.csv`` from ``out_dir``."""
+    """Markdown of the finished trials, written into ``out_dir``; reads the store's finish times and
+    ``prediction.md`` / ``prediction_cv.csv`` from the study folder (``table.attrs["study_dir"]``, set by
+    :func:`~sparsewire.results.report.write_report`; else ``out_dir``)."""
+    study_dir = Path(table.attrs.get("study_dir", out_dir))
     parts = [
         "One row per trained network: the 23 structural features of its prior graph and its test accuracy on "
         "the Reber test set (`test_limit` strings; the tables below give it in %, mean ± std over networks).", "",
         "## Accuracy per cell and generator", "", summary(table).to_markdown(index=False), "",
-        "## Throughput", "", throughput(table, out_dir).to_markdown(index=False), "",
+        "## Throughput", "", throughput(table, study_dir).to_markdown(index=False), "",
     ]
-    prediction = out_dir / "prediction.md"
+    prediction = study_dir / "prediction.md"
     parts += ["## Performance prediction from structure", "",
-              f"`sparsewire predict {out_dir} --by cell` (with `--folds 2` or `3` for a handful of networks per "
+              f"`sparsewire predict {study_dir} --by cell` (with `--folds 2` or `3` for a handful of networks per "
               "cell) writes correlations, cross-validated R² of the four "
               "predictors with feature-set ablations, importances and plots to "
-              + (f"[prediction.md]({prediction.name})." if prediction.exists() else "`prediction.md` (not run yet)."), ""]
-    cv_csv = out_dir / "prediction_cv.csv"
+              + (f"[prediction.md]({Path(os.path.relpath(prediction, out_dir)).as_posix()})." if prediction.exists() else "`prediction.md` (not run yet)."), ""]
+    cv_csv = study_dir / "prediction_cv.csv"
     if cv_csv.exists():
         cv = pd.read_csv(cv_csv)
         cv["r2"] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(cv["r2_mean"], cv["r2_std"], strict=True)]
@@ -50,10 +54,11 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def throughput(table: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
-    """Finished networks, wall span between the first and last finished trial, and trials per hour."""
+def throughput(table: pd.DataFrame, study_dir: Path) -> pd.DataFrame:
+    """Finished networks, wall span between the first and last finished trial (from the store in
+    ``study_dir``), and trials per hour."""
     rows = []
-    db = out_dir / DB_NAME
+    db = study_dir / DB_NAME
     if db.exists():
         with sqlite3.connect(db) as con:
             first, last, n = con.execute("SELECT MIN(finished), MAX(finished), COUNT(*) FROM trials WHERE status='done'").fetchone()
