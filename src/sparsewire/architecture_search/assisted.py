@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sparsewire.architecture_search.genetic import CROSSOVER_RATE
+from sparsewire.architecture_search.operators import tournament
 from sparsewire.architecture_search.spaces import SearchSpace
 from sparsewire.architecture_search.surrogate import (
     ForestSurrogate,
@@ -182,14 +183,13 @@ def _breeder(space: SearchSpace, rng: np.random.Generator, parents: list[dict[st
     genomes = [space.from_key(r["genome"]) for r in parents]
     accuracy = [r["accuracy"] for r in parents]
 
-    def tournament() -> Any:
-        picks = rng.choice(len(genomes), size=min(config.tournament, len(genomes)), replace=False)
-        return genomes[max(picks.tolist(), key=lambda i: accuracy[i])]
+    def pick() -> Any:
+        return genomes[tournament(rng, accuracy, config.tournament)]
 
     def breed() -> Any:
-        child = tournament()
+        child = pick()
         if rng.random() < config.crossover_rate:
-            child = space.crossover(child, tournament(), rng)
+            child = space.crossover(child, pick(), rng)
         return space.mutate(child, rng)
 
     return breed

@@ -19,7 +19,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from sparsewire.architecture_search.operators import canonical, crossover, mutate
+from sparsewire.architecture_search.operators import canonical, crossover, mutate, tournament
 from sparsewire.atomic import write_text
 from sparsewire.masks.fractions import check_fraction
 from sparsewire.progress import progress as tqdm
@@ -155,9 +155,8 @@ def genetic_search(
         cache.update({(k[0], tuple(map(tuple, k[1]))): f for k, f in state["cache"]})
     values = [score(g) for g in population]
 
-    def tournament() -> nx.DiGraph:
-        picks = rng.choice(len(population), size=config.tournament, replace=False)
-        return population[max(picks.tolist(), key=lambda i: values[i])]
+    def pick() -> nx.DiGraph:
+        return population[tournament(rng, values, config.tournament)]
 
     bar = tqdm(range(start, config.generations + 1), desc="genetic search", disable=not progress,
                initial=start - 1, total=config.generations)
@@ -165,9 +164,9 @@ def genetic_search(
         order = sorted(range(len(population)), key=lambda i: values[i], reverse=True)
         children = [population[i] for i in order[: config.elite]]
         while len(children) < config.population:
-            child = tournament()
+            child = pick()
             if rng.random() < config.crossover_rate:
-                child = crossover(child, tournament(), rng)
+                child = crossover(child, pick(), rng)
             child = mutate(child, rng, steps=int(rng.integers(1, config.max_mutations + 1)),
                            min_nodes=config.min_nodes, max_nodes=config.max_nodes)
             children.append(child)

@@ -9,6 +9,8 @@ crossover aligns two parents by node index. All operators are pure (new graphs) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import networkx as nx
 import numpy as np
 
@@ -110,3 +112,9 @@ def crossover(a: nx.DiGraph, b: nx.DiGraph, rng: np.random.Generator) -> nx.DiGr
         if rng.random() < 0.5:
             child.add_edge(*edge)
     return child
+
+
+def tournament(rng: np.random.Generator, fitness: Sequence[float], size: int) -> int:
+    """Index of the fittest of ``size`` entries drawn without replacement (at most all of them)."""
+    picks = rng.choice(len(fitness), size=min(size, len(fitness)), replace=False)
+    return max(picks.tolist(), key=lambda i: fitness[i])
