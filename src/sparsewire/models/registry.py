@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from sparsewire.models.conv import LeNet5
+from sparsewire.models.conv import LeNet5, ResNet20
 from sparsewire.models.mlp import MLP
 
 SPEC_ATTRIBUTE = "sparsewire_spec"
@@ -23,11 +23,17 @@ def _lenet5(input_shape: Sequence[int], num_classes: int) -> LeNet5:
     return LeNet5(in_channels=input_shape[0], num_classes=num_classes, image_size=input_shape[-1])
 
 
+def _resnet20(input_shape: Sequence[int], num_classes: int, width: float = 1.0) -> ResNet20:
+    return ResNet20(in_channels=input_shape[0], num_classes=num_classes, width=width)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": _mlp,
     "mlp-100": lambda input_shape, num_classes: _mlp(input_shape, num_classes, (100,)),
     "lenet-300-100": lambda input_shape, num_classes: _mlp(input_shape, num_classes, (300, 100)),
     "lenet5": _lenet5,
+    "resnet20": _resnet20,
+    "resnet20-narrow": lambda input_shape, num_classes: _resnet20(input_shape, num_classes, 0.5),
 }
 
 
