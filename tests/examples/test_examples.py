@@ -61,8 +61,7 @@ def test_torchvision_and_timm_examples(shared_data, name, convolutions):
     _check(results, 0.8, convolutions=convolutions)
 
 
-@pytest.mark.slow
-def test_bert_example():
+def test_bert_example():  # transformers is in requirements-dev.txt (extra "hf"), so this runs in CI
     example = load("bert_random_tokens")
     if example.skip_reason():
         pytest.skip(example.skip_reason())
