@@ -12,7 +12,8 @@ from sparsewire.results.figures import plt, save
 from sparsewire.results.format import mean_std
 
 MAX_LABELLED_SIZES = 12
-"""Up to this many distinct graph sizes, accuracy vs nodes labels every size and joins them by lines."""
+"""Up to this many distinct graph sizes, accuracy vs nodes labels every size on a log axis and joins them by
+lines; more (sizes drawn from a range) are points on a linear axis."""
 
 
 def report(table: pd.DataFrame, out_dir: Path) -> str:
@@ -75,12 +76,12 @@ def plot_prior_results(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     few = len(sizes) <= MAX_LABELLED_SIZES  # a few listed sizes: joined and labelled; drawn sizes: points
     for (dataset, generator), part in table.groupby(["dataset", "generator"], sort=True):
         stats = part.groupby("nodes_requested")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, linestyle="-" if few else "none",
-                    markersize=6 if few else 3, label=f"{generator} ({dataset})")
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3 if few else 0,
+                    linestyle="-" if few else "none", markersize=6 if few else 3, label=f"{generator} ({dataset})")
     ax.set_xlabel("graph nodes (neurons)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_xscale("log")
     if few:
+        ax.set_xscale("log")
         ax.set_xticks(sizes, [str(n) for n in sizes])
         ax.minorticks_off()
     ax.grid(alpha=0.3)
