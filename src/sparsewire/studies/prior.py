@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -58,15 +59,44 @@ if TYPE_CHECKING:
 GRAPHML = "graphml"
 
 
+class NodeDraw(BaseModel):
+    """``count`` distinct graph sizes drawn uniformly from ``uniform: [low, high]`` (both included) with
+    ``seed``: the sizes of Stier et al.'s prior studies, which draw ``n`` uniformly from a range (Sec. 4.3).
+    Drawn without replacement, so that no two trials of one generator and seed are the same network; the same
+    ``(uniform, count, seed)`` always gives the same sizes in the same order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uniform: tuple[int, int]
+    count: int = Field(ge=1)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> NodeDraw:
+        low, high = self.uniform
+        if not 1 <= low <= high:
+            raise ValueError(f"uniform must be [low, high] with 1 <= low <= high, got {list(self.uniform)}")
+        if self.count > high - low + 1:
+            raise ValueError(f"cannot draw {self.count} distinct sizes from the {high - low + 1} in {list(self.uniform)}")
+        return self
+
+    def sizes(self) -> list[int]:
+        """The drawn sizes, in draw order."""
+        low, high = self.uniform
+        offsets = np.random.default_rng(self.seed).choice(high - low + 1, size=self.count, replace=False)
+        return [low + int(o) for o in offsets]
+
+
 class PriorConfig(BaseModel):
-    """One family of priors: a generator, the graph sizes to try and its parameters — or ``generator:
-    graphml`` with ``path`` naming a user graph (``nodes`` and ``params`` are then unused; seeds vary the
-    initial weights, and the orientation when it is ``random``)."""
+    """One family of priors: a generator, the graph sizes to try (a list, or a seeded uniform draw:
+    :class:`NodeDraw`) and its parameters — or ``generator: graphml`` with ``path`` naming a user graph
+    (``nodes`` and ``params`` are then unused; seeds vary the initial weights, and the orientation when it
+    is ``random``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     generator: str
-    nodes: list[int] = Field(default_factory=lambda: [100])
+    nodes: list[int] | NodeDraw = Field(default_factory=lambda: [100])
     params: dict[str, int | float] = Field(default_factory=dict)
     path: str | None = None
 
@@ -85,10 +115,14 @@ class PriorConfig(BaseModel):
 
     @field_validator("nodes")
     @classmethod
-    def _nodes(cls, nodes: list[int]) -> list[int]:
-        if not nodes or any(n < 1 for n in nodes):
+    def _nodes(cls, nodes: list[int] | NodeDraw) -> list[int] | NodeDraw:
+        if isinstance(nodes, list) and (not nodes or any(n < 1 for n in nodes)):
             raise ValueError(f"nodes must be a non-empty list of positive sizes, got {nodes}")
         return nodes
+
+    def sizes(self) -> list[int]:
+        """The graph sizes to try: the listed ones, or those drawn."""
+        return self.nodes.sizes() if isinstance(self.nodes, NodeDraw) else list(self.nodes)
 
 
 class PriorStudyConfig(DeviceOption):
@@ -227,7 +261,7 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
                 assert prior.path is not None, "a graphml prior names its file (validated)"
                 load_graphml(prior.path)  # a missing or unreadable file fails here
                 continue
-            for n in prior.nodes:
+            for n in prior.sizes():
                 generate(prior.generator, n, seed=config.seeds[0], **_params(prior.params))
 
     def trials(self, config: PriorStudyConfig) -> list[PriorTrial]:
@@ -245,7 +279,7 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
                                    path=str(path), graph_sha256=digest, seed=seed) for seed in config.seeds]
                 continue
             out += [PriorTrial(**shared, generator=prior.generator, nodes=n, params=dict(sorted(prior.params.items())),
-                               seed=seed) for n in prior.nodes for seed in config.seeds]
+                               seed=seed) for n in prior.sizes() for seed in config.seeds]
         return out
 
     def run_trial(self, trial: PriorTrial, context: TrialContext) -> dict[str, Any]:

@@ -11,6 +11,10 @@ from sparsewire.graphs.features import FEATURE_NAMES
 from sparsewire.results.figures import plt, save
 from sparsewire.results.format import mean_std
 
+MAX_LABELLED_SIZES = 12
+"""Up to this many distinct graph sizes, accuracy vs nodes labels every size on a log axis and joins them by
+lines; more (sizes drawn from a range) are points on a linear axis."""
+
 
 def report(table: pd.DataFrame, out_dir: Path) -> str:
     """Markdown of the finished trials (tables and plots written into ``out_dir``)."""
@@ -68,15 +72,18 @@ def plot_prior_results(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     fig, ax = plt.subplots(figsize=(5.5, 4))
+    sizes = sorted(table["nodes_requested"].unique())
+    few = len(sizes) <= MAX_LABELLED_SIZES  # a few listed sizes: joined and labelled; drawn sizes: points
     for (dataset, generator), part in table.groupby(["dataset", "generator"], sort=True):
         stats = part.groupby("nodes_requested")["test_accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
-        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=f"{generator} ({dataset})")
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", capsize=3 if few else 0,
+                    linestyle="-" if few else "none", markersize=6 if few else 3, label=f"{generator} ({dataset})")
     ax.set_xlabel("graph nodes (neurons)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_xscale("log")
-    sizes = sorted(table["nodes_requested"].unique())
-    ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.minorticks_off()
+    if few:
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     paths.append(save(fig, out_dir / "accuracy_vs_nodes.png"))
