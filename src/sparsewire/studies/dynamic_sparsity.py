@@ -314,9 +314,11 @@ def _snip(trial: DynamicSparsityTrial, splits: StudySplits, *, progress: bool = 
           device: torch.device | None = None) -> SparseTraining:
     """SNIP: the mask chosen on the seed's initial weights by ``|g·w|`` on the first ``snip_batches`` batches of
     the seed's batch order (on the CPU), then trained once, fixed, on ``device``."""
+    if trial.snip_batches is None:
+        raise ValueError("a snip trial needs snip_batches")
     model = _seeded_model(trial, splits)
     scored = batches(splits.train, trial.train.batch_size, torch.Generator().manual_seed(trial.seed))
-    scored = scored[: trial.snip_batches or 1]
+    scored = scored[: trial.snip_batches]
     masks = snip(model, trial.density, scored, distribution=trial.distribution)
     result = train(model, splits.train, trial.train, val_data=splits.val, seed=trial.seed, masks=masks,
                    progress=progress, desc=f"snip d={trial.density}", device=device)
@@ -334,8 +336,10 @@ def _imp(trial: DynamicSparsityTrial, splits: StudySplits, *, progress: bool = F
     """IMP with rewinding (:func:`~sparsewire.pruning.lottery.find_ticket`), or, frozen after epoch k, the
     early-bird ticket of epoch k (:func:`~sparsewire.pruning.lottery.early_bird_ticket`) with its FLOPs saved
     against full IMP."""
+    if trial.imp_rounds is None:
+        raise ValueError("an imp trial needs imp_rounds")
     model = _seeded_model(trial, splits)
-    rounds = trial.imp_rounds or 1
+    rounds = trial.imp_rounds
     options: dict[str, Any] = {"density": trial.density, "distribution": trial.distribution, "seed": trial.seed,
                                "val_data": splits.val, "progress": progress, "device": device}
     ticket: Ticket
