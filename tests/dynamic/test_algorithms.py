@@ -10,6 +10,8 @@ from sparsewire.dynamic import (
     DNW,
     SNFS,
     DynamicSparsity,
+    Phase,
+    phases_cost,
     steps_per_epoch,
     training_cost,
     weight_uses,
@@ -192,3 +194,24 @@ def test_training_cost_counts_flops_saved():
     assert 0 < cost.flops_saved_fraction < 1
     conv = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
     assert weight_uses(Masks(conv), torch.zeros(2, 1, 8, 8)) == {"0.weight": 36, "2.weight": 1}
+
+
+def test_a_run_of_several_phases_costs_each_at_its_own_density():
+    model, masks = sparse(0.25)
+    uses = weight_uses(masks, toy_data()[0][:8])
+    kept = {k: int(m.sum()) for k, m in masks.items()}
+    sizes = {k: m.numel() for k, m in masks.items()}
+    sparse_only = phases_cost([Phase(kept, 1000, 10, dense_gradient=False)], kept, sizes, uses)
+    alone = training_cost(masks, uses, examples=1000, steps=10, dense_steps=0, dense_steps_unfrozen=0)
+    assert sparse_only == alone  # one sparse training: the same count as a static run
+    dense = Phase(sizes, 1000, 10, dense_gradient=True)
+    imp = phases_cost([dense, Phase(kept, 1000, 10, dense_gradient=False)], kept, sizes, uses)
+    assert imp.train_flops == pytest.approx(1000 * 6 * (sum(sizes.values()) + sum(kept.values())))
+    assert imp.dense_gradient_steps == 10
+    assert imp.dense_gradient_flops == pytest.approx(1000 * 2 * (sum(sizes.values()) - sum(kept.values())))
+    shorter = phases_cost([Phase(sizes, 300, 3, dense_gradient=True), Phase(kept, 1000, 10, dense_gradient=False)],
+                          kept, sizes, uses, unfrozen=[dense, Phase(kept, 1000, 10, dense_gradient=False)])
+    assert shorter.flops_saved == pytest.approx(imp.train_flops - shorter.train_flops)
+    assert shorter.flops_saved > 0
+    assert shorter.flops_saved_fraction == pytest.approx(shorter.flops_saved / imp.train_flops)
+    assert shorter.dense_gradient_steps_saved == 7

@@ -88,6 +88,59 @@ def test_snfs_and_dnw_trials_freeze_and_save_dense_gradients(shared_data, tmp_pa
         assert replaced[0] > 0 and (not frozen or replaced[1:] == [0, 0])
 
 
+def test_imp_and_snip_find_their_masks_and_take_part_in_all_three_experiments(shared_data, tmp_path):
+    study_type, config = validate(tiny(shared_data, algorithms=["imp", "snip"], imp_rounds=2, snip_batches=2,
+                                       reinit_seeds=[0], further_pruning=[0.5]))
+    assert sorted((t.algorithm, t.freeze_epoch or 0) for t in study_type.trials(config)) == [
+        ("imp", 0), ("imp", 1), ("snip", 0), ("static", 0)]  # freeze 0 is the static run; SNIP never changes
+    summary = run_study(study_type, config, tmp_path, **QUIET)
+    assert (summary.done, summary.failed) == (4, 0)
+    table = pd.read_csv(tmp_path / "results.csv")
+    steps = 1000 // 50
+    for row in table.itertuples():
+        assert {round(v, 3) for v in json.loads(row.layer_density).values()} == {0.2}
+        assert row.epochs == 3 and row.test_accuracy > 0.3
+        assert len(json.loads(row.reinit_test_accuracy)) == 1 and len(json.loads(row.further_pruning_accuracy)) == 1
+    snip = table[table.algorithm == "snip"].iloc[0]
+    assert json.loads(snip.jaccard_to_final) == [1.0] * 4 and json.loads(snip.replaced_per_epoch) == [0, 0, 0]
+    assert snip.mask_updates == 0 and snip.dense_grad_steps == 2  # one dense gradient per scored batch
+    imp = table[(table.algorithm == "imp") & table.freeze_epoch.isna()].iloc[0]
+    bird = table[(table.algorithm == "imp") & (table.freeze_epoch == 1)].iloc[0]
+    assert imp.mask_updates == 2 and bird.mask_updates == 1
+    densities = json.loads(imp.round_density)
+    assert densities[0] == 1.0 and densities[-1] == pytest.approx(0.2, abs=1e-3) and len(densities) == 3
+    assert len(json.loads(imp.jaccard_to_final)) == 4  # the early-bird masks of the dense training's epochs
+    assert json.loads(bird.jaccard_to_final)[1:] == [1.0] * 3  # frozen after epoch 1: its own ticket
+    assert (imp.dense_grad_steps, bird.dense_grad_steps, bird.dense_grad_steps_saved) == (3 * steps, steps, 2 * steps)
+    assert imp.train_gflops > bird.train_gflops > snip.train_gflops > 0
+    assert bird.gflops_saved == pytest.approx(imp.train_gflops - bird.train_gflops)
+    assert imp.flops_saved_fraction == 0 and 0 < bird.flops_saved_fraction < 1
+    history = json.loads(imp.history)
+    assert [(h["phase"], h["round"]) for h in history[::3]] == [("dense", 0), ("round", 1), ("round", 2)]
+    report = write_report(tmp_path).read_text()
+    assert "imp" in report and "snip" in report
+
+
+def test_mask_finders_add_trials_and_keep_to_their_own_options(shared_data):
+    from sparsewire.studies.runner import expand
+
+    def ids(**change):
+        study_type, config = validate(tiny(shared_data, **change))
+        return {(t.config["algorithm"], t.config["freeze_epoch"]): t.trial_id for t in expand(study_type, config)}
+
+    def finders(**change):  # the static trial carries the drop-and-grow settings (recorded before issue 15)
+        return {key: i for key, i in ids(algorithms=["imp", "snip"], **change).items() if key[0] != "static"}
+
+    plain, more = ids(), ids(algorithms=["set", "rigl", "imp", "snip"])
+    assert plain.items() < more.items()  # the dynamic trials keep their ids
+    base = finders()
+    assert len(base) == 3 and finders(update_every=7, drop_fraction=0.5, drop_schedule="constant") == base
+    rounds = finders(imp_rounds=2)
+    assert rounds[("snip", None)] == base[("snip", None)] and rounds[("imp", None)] != base[("imp", None)]
+    batches = finders(snip_batches=3)
+    assert batches[("snip", None)] != base[("snip", None)] and batches[("imp", 1)] == base[("imp", 1)]
+
+
 def test_freeze_cost_and_summary_from_a_known_table():
     base = {"dataset": "mnist", "model": "m", "distribution": "uniform", "density": 0.1}
     rows = [{**base, "algorithm": "static", "freeze_epoch": 0, "seed": s, "test_accuracy": 0.90} for s in (0, 1)]
@@ -109,7 +162,8 @@ def test_freeze_cost_and_summary_from_a_known_table():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"algorithms": ["set", "snip"]}, "unknown dynamic sparse algorithm 'snip'"),
+        ({"algorithms": ["set", "gmp"]}, "unknown algorithm 'gmp'"),
+        ({"imp_rounds": 0}, "imp_rounds"),
         ({"densities": [0.0]}, "density must be in"),
         ({"densities": [1.2]}, "density must be in"),
         ({"drop_fraction": 1.0}, "drop_fraction must be in"),

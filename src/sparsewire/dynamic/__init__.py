@@ -13,7 +13,7 @@ from sparsewire.dynamic.base import (
     check_drop_fraction,
     drop_smallest,
 )
-from sparsewire.dynamic.cost import TrainingCost, training_cost, weight_uses
+from sparsewire.dynamic.cost import Phase, TrainingCost, phases_cost, training_cost, weight_uses
 from sparsewire.dynamic.dnw import DNW
 from sparsewire.dynamic.init import layer_densities, random_masks, sparse_init
 from sparsewire.dynamic.rigl import RigL
@@ -33,6 +33,7 @@ __all__ = [
     "DynamicSparsity",
     "DynamicSparsityError",
     "MaskUpdater",
+    "Phase",
     "RigL",
     "SparseRun",
     "TrainingCost",
@@ -45,6 +46,7 @@ __all__ = [
     "highest",
     "layer_densities",
     "lowest",
+    "phases_cost",
     "random_masks",
     "sparse_init",
     "steps_per_epoch",

@@ -4,7 +4,9 @@
 **allocation** turns the scores into new masks at the target compression, and a score that refits
 (layer-wise OBS) then rebuilds the survivors. A **schedule** (:func:`schedule`: one-shot, iterative,
 gradual) is the list of compressions of successive prune → retrain rounds; :func:`rewind` /
-:func:`reinitialize` reset the survivors. A method is named ``"score/allocation"`` (``"obd/class-uniform"``,
+:func:`reinitialize` reset the survivors. Two algorithms are built from these pieces: :func:`snip` (the mask at
+initialisation by ``|g·w|``) and :func:`find_ticket` (iterative magnitude pruning with rewinding, a lottery
+ticket; :func:`early_bird_ticket`). A method is named ``"score/allocation"`` (``"obd/class-uniform"``,
 ``"magnitude/2:4"``) or by a preset (:data:`PRESETS`, e.g. ``"obs"``, ``"snip"``).
 
 **Your own score** is a function of a :class:`PruneContext` (``ctx.model``, ``ctx.masks``, ``ctx.batches``,
@@ -57,8 +59,10 @@ from sparsewire.pruning.allocation import (
     class_distributed,
     class_uniform,
     erk,
+    keep_at_density,
 )
 from sparsewire.pruning.context import PruneContext
+from sparsewire.pruning.lottery import Ticket, early_bird_ticket, find_ticket, round_densities
 from sparsewire.pruning.methods import PRESETS, Method, known_methods, resolve_method
 from sparsewire.pruning.prune import check_compression, prune
 from sparsewire.pruning.rewind import reinitialize, rewind, snapshot
@@ -66,6 +70,7 @@ from sparsewire.pruning.robustness import further_pruning, pruned_further
 from sparsewire.pruning.schedule import gradual, iterative, one_shot, schedule
 from sparsewire.pruning.score import FunctionScore, RefittingScore, Score, score_function
 from sparsewire.pruning.scores import SCORES
+from sparsewire.pruning.snip import snip
 
 __all__ = [
     "ALLOCATIONS",
@@ -82,14 +87,18 @@ __all__ = [
     "PruneContext",
     "RefittingScore",
     "Score",
+    "Ticket",
     "check_compression",
     "class_blinded",
     "class_distributed",
     "class_uniform",
+    "early_bird_ticket",
     "erk",
+    "find_ticket",
     "further_pruning",
     "gradual",
     "iterative",
+    "keep_at_density",
     "known_methods",
     "one_shot",
     "prune",
@@ -97,7 +106,9 @@ __all__ = [
     "reinitialize",
     "resolve_method",
     "rewind",
+    "round_densities",
     "schedule",
     "score_function",
     "snapshot",
+    "snip",
 ]

@@ -242,3 +242,18 @@ ALLOCATIONS: dict[str, Allocation] = {
     "erk": ERK(),
 }
 """Allocation name → allocation (``"N:M"`` names are parsed by :func:`nm_allocation`); add yours here."""
+
+
+DISTRIBUTIONS: dict[str, str] = {"uniform": "class-uniform", "erk": "erk"}
+"""Layer densities of sparse training (:mod:`sparsewire.dynamic.init`: ``uniform``, ``erk``) → the allocation
+that gives them, so that a pruned mask has the layer densities of a random sparse start."""
+
+
+def keep_at_density(scores: Scores, masks: MaskView, density: float, distribution: str = "uniform") -> dict[str, torch.Tensor]:
+    """New masks keeping ``density`` of all masked weights, the highest ``scores`` among the survivors, with
+    the layer densities of ``distribution`` (``uniform``: every layer at ``density``, class-uniform; ``erk``:
+    the ERK split). Already-pruned weights stay pruned."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution {distribution!r}; choose from {sorted(DISTRIBUTIONS)}")
+    density = check_fraction(density, "(0, 1]", "density", "fraction of weights kept")
+    return ALLOCATIONS[DISTRIBUTIONS[distribution]](scores, masks, 1.0 - density)

@@ -44,9 +44,11 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
             "seed (percentage points, mean ± std over seeds; p of a paired t-test over seeds), and the share of the never-frozen run's gain over "
             "the static random mask (freeze 0) that the frozen run keeps. What it saves (where recorded): "
             "`dense_grad_steps` = optimizer steps at which the algorithm read the gradient of every weight, "
-            "frozen / never frozen (SET: none; RigL: its updates; SNFS, DNW: every step), and `flops_saved` = "
-            "the share of the never-frozen run's training FLOPs (forward, input and weight gradients of the "
-            "masked layers) that the dense weight gradients skipped after the freeze would have cost.",
+            "frozen / never frozen (SET: none; RigL: its updates; SNFS, DNW: every step; IMP: every step of its "
+            "dense training; SNIP: its scored batches), and `flops_saved` = the share of the never-frozen run's "
+            "training FLOPs (forward, input and weight gradients of the masked layers) that the dense weight "
+            "gradients skipped after the freeze would have cost (IMP frozen after epoch k = the early-bird ticket "
+            "of epoch k: k dense epochs and one sparse training instead of the dense and all pruned trainings).",
             "",
             cost.to_markdown(index=False),
             "",
@@ -54,8 +56,11 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
     if not jac.empty:
         parts += [
             "Global Jaccard overlap of each epoch's mask with the final mask (never-frozen runs, mean over "
-            "seeds; epoch 0 = the initial random mask) and the overlap expected by chance for random "
-            "masks with the same layer densities.",
+            "seeds; epoch 0 = the initial random mask), the share of the final connections already present "
+            "after epoch 1 (2J/(1+J): all masks keep the same number of weights) and the overlap expected by "
+            "chance for random masks with the same layer densities. IMP: the early-bird masks (one-shot "
+            "magnitude masks at the final density) of its dense training against the final ticket; SNIP: its "
+            "mask is fixed at initialisation.",
             "",
             jac.to_markdown(index=False),
             "",
@@ -177,6 +182,8 @@ def jaccard_table(table: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {"model": model, "distribution": dist, "density": density, "algorithm": algorithm,
                                "seeds": len(part)}
         row.update({f"epoch {e}": round(v, 3) for e, v in curves.mean().items()})
+        if 1 in curves:
+            row["final present, epoch 1"] = f"{100 * float((2 * curves[1] / (1 + curves[1])).mean()):.0f}%"
         row["chance"] = round(float(chance.mean().mean()), 3)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -199,7 +206,7 @@ def plot_dynamic(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             chance = pd.DataFrame(part["chance_jaccard_to_final"].tolist()).mean()
             ax.plot(chance.index, chance.to_numpy(), linestyle=":", color=colour, linewidth=1)
         ax.set_ylim(0, 1.02)
-        _label(ax, "epoch (0 = initial random mask)", "global Jaccard to final mask",
+        _label(ax, "epoch (0 = initial mask; IMP: of its dense training)", "global Jaccard to final mask",
                "Jaccard to final mask vs epoch\n(dotted: chance; shaded: ± 1 std over seeds)")
         paths.append(save(fig, out_dir / "jaccard_to_final.png"))
 
