@@ -41,17 +41,35 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
 
 
 
+SIZE_RANGES = 4
+"""With more than :data:`MAX_LABELLED_SIZES` distinct sizes the summary groups networks into this many equal-width
+node ranges instead of one row per size."""
+
+
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """The table ``sparsewire results`` prints: mean ± std of test accuracy per (dataset, generator, params, size), with graph sizes."""
+    """The table ``sparsewire results`` prints: mean ± std of test accuracy per (dataset, generator, params, size),
+    with graph sizes. Sizes drawn from a range (more than :data:`MAX_LABELLED_SIZES` distinct ones) are grouped
+    into :data:`SIZE_RANGES` node ranges, each labelled by the smallest and largest size in it, with its count of
+    networks."""
     if table.empty:
         return table
     table = table.assign(params=table["params"].astype(str))
     keys = ["dataset", "generator", "params", "nodes_requested"]
-
-    out = table.groupby(keys, sort=True).agg(
-        seeds=("seed", "nunique"), test_acc_pct=("test_accuracy", mean_std), edges=("edges", "mean"),
-        layers=("layers", "mean"), weights=("weights_remaining", "mean"), diameter=("diameter", "mean"),
-    ).reset_index().rename(columns={"nodes_requested": "nodes"})
+    stats = {"seeds": ("seed", "nunique"), "test_acc_pct": ("test_accuracy", mean_std), "edges": ("edges", "mean"),
+             "layers": ("layers", "mean"), "weights": ("weights_remaining", "mean"),
+             "diameter": ("diameter", "mean")}
+    ranged = table["nodes_requested"].nunique() > MAX_LABELLED_SIZES
+    if ranged:
+        nodes = table["nodes_requested"]
+        bins = pd.cut(nodes, SIZE_RANGES, labels=False, include_lowest=True)
+        bounds = nodes.groupby(bins).agg(["min", "max"])
+        labels = {b: f"{int(lo)}–{int(hi)}" for b, lo, hi in zip(bounds.index, bounds["min"], bounds["max"], strict=True)}
+        table = table.assign(size_range=bins, nodes_requested=bins.map(labels))
+        keys = [*keys[:-1], "size_range", "nodes_requested"]
+        stats = {"networks": ("seed", "size"), **stats}
+    out = table.groupby(keys, sort=True).agg(**stats).reset_index().rename(columns={"nodes_requested": "nodes"})
+    if ranged:
+        out = out.drop(columns="size_range")
     return out.round({"edges": 1, "layers": 1, "weights": 0, "diameter": 1})
 
 
