@@ -66,7 +66,7 @@ def run(seeds: list[int], threads: int, every_search: bool) -> tuple[pd.DataFram
                 else:
                     model = reseeded(copy.deepcopy(lenet), trial.search_seed if seed < 0 else seed)
                 start = time.perf_counter()
-                result, _ = train_alone(model, recipe, splits, torch.device("cpu"), name)
+                result, _, _ = train_alone(model, recipe, splits, torch.device("cpu"), name)
                 seconds = time.perf_counter() - start
                 accuracy = math.nan if result is None else evaluate(model, splits.test)["accuracy"]
                 rows.append({"method": best.method, "search_seed": best.search_seed, "model": name,

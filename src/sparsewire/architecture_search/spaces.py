@@ -47,6 +47,8 @@ class SearchSpace(ABC):
     identity as a JSON string (stored in checkpoints and rows); ``from_key`` inverts it."""
 
     kind: str
+    node_attributes: tuple[str, ...] = ()
+    """Node attributes of :meth:`graph` that describe a node beyond its wiring (labels of graph-native features)."""
 
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget()) -> None:
         channels, height, width = image_shape
@@ -186,6 +188,7 @@ class CellSpace(SearchSpace):
     """
 
     kind = "conv-cells"
+    node_attributes = ("channels", "stage")
 
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget(), *,
                  min_nodes: int = 2, max_nodes: int = 8, channels: tuple[int, ...] = (8, 16, 32), stages: int = 3,
