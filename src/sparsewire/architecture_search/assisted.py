@@ -178,6 +178,7 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
             parents = sorted(records, key=lambda r: r["accuracy"], reverse=True)[: config.population]
             breed = _breeder(space, rng, parents, config)
             pool = size * (config.candidates if config.method == "predictor-ga" else 1)
+            pool = max(pool, config.prefix_candidates) if two_stage else pool
             batch = _fresh(space, rng, seen, pool, breed)
             screened = config.method == "predictor-ga" and len(batch) > size
         features.refit([r["genome"] for r in records])
