@@ -46,10 +46,11 @@ def best_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(seeds: list[int], threads: int, every_search: bool, epochs: int | None = None,
-        method: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        method: str | None = None, readout: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test accuracy of each search's best genome and its LeNet-5 under the study's own seeds (``seed`` = -1,
     which must reproduce the recorded row; not with ``epochs``) and under each training seed; and the recorded
-    rows. ``epochs`` replaces the recipe's epochs; ``method`` keeps that method's searches."""
+    rows. ``epochs`` replaces the recipe's epochs; ``method`` keeps that method's searches; ``readout`` rebuilds
+    the genome with that read-out (LeNet-5 then matches its new parameter count; not reproduced either)."""
     torch.set_num_threads(threads)
     study_type, config = load_config(STUDY / "study.yaml")
     trials = {(t.spec.method, t.spec.search_seed): t.spec for t in expand(study_type, config)
@@ -61,10 +62,11 @@ def run(seeds: list[int], threads: int, every_search: bool, epochs: int | None =
     for best in chosen.itertuples():
         trial = trials[(best.method, best.search_seed)]
         splits = load_splits(trial.dataset)
-        space = make_space(trial.space, splits.image_shape, splits.num_classes)
+        space = make_space(trial.space if readout is None else trial.space.model_copy(update={"readout": readout}),
+                           splits.image_shape, splits.num_classes)
         genome = space.from_key(best.best_genome)
-        lenet, _ = lenet5_like(int(best.best_params), splits)
-        for seed in seeds if epochs is not None else [-1, *seeds]:
+        lenet, _ = lenet5_like(space.cost(genome)["params"], splits)
+        for seed in [-1, *seeds] if epochs is None and readout is None else seeds:
             recipe = trial if seed < 0 else trial.model_copy(update={"data_seed": seed})
             if epochs is not None:
                 recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update={"epochs": epochs})})
@@ -131,11 +133,13 @@ def main() -> None:
     parser.add_argument("--best-only", action="store_true", help="only each method's best search (default: all)")
     parser.add_argument("--epochs", type=int, help="train both networks this many epochs (default: the study's recipe)")
     parser.add_argument("--method", help="only this method's searches")
+    parser.add_argument("--readout", choices=["global-average", "flatten"], help="rebuild the genomes with this read-out")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    args.out = args.out or STUDY / (f"best_vs_lenet_{args.epochs}_epochs.md" if args.epochs else "best_vs_lenet.md")
+    variant = (f"_{args.epochs}_epochs" if args.epochs else "") + (f"_{args.readout}" if args.readout else "")
+    args.out = args.out or STUDY / f"best_vs_lenet{variant}.md"
     start = time.perf_counter()
-    runs, table = run(args.seeds, args.threads, not args.best_only, args.epochs, args.method)
+    runs, table = run(args.seeds, args.threads, not args.best_only, args.epochs, args.method, args.readout)
     minutes = (time.perf_counter() - start) / 60
     searches = per_search(runs, table)
     best = best_rows(table)[["method", "search_seed"]]
@@ -145,7 +149,7 @@ def main() -> None:
         "# Best found network vs LeNet-5 of equal parameter count, over training seeds", "",
         f"    python benchmarks/search_best_vs_lenet.py --seeds {' '.join(map(str, args.seeds))} --threads {args.threads}"
         + (" --best-only" if args.best_only else "") + (f" --epochs {args.epochs}" if args.epochs else "")
-        + (f" --method {args.method}" if args.method else ""), "",
+        + (f" --method {args.method}" if args.method else "") + (f" --readout {args.readout}" if args.readout else ""), "",
         f"{platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
         f"{minutes:.1f} min ({len(runs)} trainings, {runs['seconds'].mean():.1f} s each on average). Each search's best "
         f"genome and a LeNet-5 scaled to its parameter count, trained with the study's recipe (its data, {args.epochs or 1} epoch(s) of "

@@ -32,7 +32,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 from torch import nn
 
 from sparsewire.architecture_search.assisted import (
@@ -49,7 +56,7 @@ from sparsewire.errors import TrainingDiverged
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.results.reports import search as reports
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
+from sparsewire.studies.common import DatasetConfig, DeviceOption, _omit_unset, load_splits
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.trials import Recorded
 from sparsewire.studies.trials import TrialConfig as TrialModel
@@ -73,6 +80,12 @@ class SpaceConfig(BaseModel):
     max_mutations: int = Field(2, ge=1)
     max_params: int | None = Field(None, ge=1)
     max_macs: int | None = Field(None, ge=1)
+    readout: Literal["global-average", "flatten"] = "global-average"
+    """conv-cells: the head reads global averages of the sinks, or the sinks flattened at the last stage."""
+
+    @model_serializer(mode="wrap")
+    def _omit_default_readout(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_unset(handler(self), readout="global-average")  # the recorded runs' head: not part of their ids
 
     @model_validator(mode="after")
     def _sizes(self) -> SpaceConfig:
@@ -182,7 +195,7 @@ def make_space(config: SpaceConfig, image_shape: tuple[int, int, int], num_class
                                 max_mutations=config.max_mutations)
     return CellSpace(image_shape, num_classes, budget, min_nodes=config.min_nodes, max_nodes=config.max_nodes,
                      channels=tuple(config.channels), stages=config.stages, edge_probability=config.edge_probability,
-                     max_mutations=config.max_mutations)
+                     max_mutations=config.max_mutations, readout=config.readout)
 
 
 def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, desc: str, *,
