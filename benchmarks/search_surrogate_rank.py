@@ -12,7 +12,8 @@ averaged over searches. Variants (:class:`~sparsewire.architecture_search.surrog
 - ``structure+wl``: plus the Weisfeiler–Lehman pattern frequencies (vocabulary refitted per generation);
 - ``structure+wl+prefix``: plus the validation accuracy after the training-curve prefix (studies with a
   ``prefix_fraction``: recorded during each network's full training);
-- ``prefix``: the prefix accuracy alone (no fit).
+- ``prefix``: the prefix accuracy alone (no fit);
+- ``chosen by stage 2``: predictor-ga's recorded second-stage forest on the children it chose (two-stage studies).
 
     python benchmarks/search_surrogate_rank.py benchmarks/results/search-fashion-mnist-prefix [more folders] [--out FILE]
 """
@@ -35,8 +36,9 @@ from sparsewire.studies.search import make_space
 
 
 def replay(networks: list[dict[str, Any]], features: dict[str, SurrogateFeatures], trees: int,
-           seed: int) -> dict[str, float]:
-    """Per variant, ρ over the networks of generations ≥ 1 of one search (predicted before their generation)."""
+           seed: int, used: str = "structure") -> dict[str, float]:
+    """Per variant, ρ over the networks of generations ≥ 1 of one search (predicted before their generation);
+    ``reproduced``: whether variant ``used`` (the search's own surrogate) gives the recorded predictions."""
     has_prefix = all(n.get("prefix_accuracy") is not None for n in networks)
     predicted: dict[str, list[float]] = {"structure": [], "structure+wl": []}
     if has_prefix:
@@ -61,7 +63,11 @@ def replay(networks: list[dict[str, Any]], features: dict[str, SurrogateFeatures
     if has_prefix:
         out["prefix"] = rank_correlation([n["prefix_accuracy"] for n in new], actual)
     recorded = [n["predicted"] for n in new]
-    out["structure_reproduced"] = float(np.allclose(recorded, predicted["structure"])) if None not in recorded else np.nan
+    out["reproduced"] = float(np.allclose(recorded, predicted[used])) if None not in recorded else np.nan
+    second = [n for n in new if n.get("predicted_prefix") is not None]
+    if second:
+        out["chosen by stage 2"] = rank_correlation([n["predicted_prefix"] for n in second],
+                                                    [n["accuracy"] for n in second])
     return out
 
 
@@ -77,18 +83,20 @@ def main() -> None:
         space = make_space(config.space, (1, 28, 28), 10)
         features = {"structure": SurrogateFeatures(space), "wl": SurrogateFeatures(space, wl=True)}
         for row in ResultsStore.open_existing(folder).table().itertuples():
-            rho = replay(as_list(row.networks), features, config.search.trees, int(row.search_seed))
+            used = "structure+wl" if config.surrogate.wl else "structure"
+            rho = replay(as_list(row.networks), features, config.search.trees, int(row.search_seed), used)
             rows.append({"study": folder.name, "method": row.method, "search_seed": row.search_seed, **rho})
     table = pd.DataFrame(rows)
-    variants = [c for c in ("parameters", "structure", "structure+wl", "structure+wl+prefix", "prefix") if c in table]
+    variants = [c for c in ("parameters", "structure", "structure+wl", "structure+wl+prefix", "prefix", "chosen by stage 2")
+                if c in table]
     summary = table.groupby(["study", "method"], sort=False)[variants].agg(lambda v: f"{v.mean():.2f} ± {v.std():.2f}")
     summary.insert(0, "searches", table.groupby(["study", "method"], sort=False).size())
     text = ["# Surrogate variants: Spearman ρ with the real validation accuracy of new genomes", "",
             "    python benchmarks/search_surrogate_rank.py " + " ".join(str(s) for s in args.studies), "",
             f"Mean ± std over searches of the per-search ρ (all networks of generations ≥ 1, each predicted by a forest "
-            f"fitted on the earlier generations); {time.perf_counter() - start:.0f} s. The replayed `structure` forest "
-            f"reproduces the search's recorded predictions in {int(table['structure_reproduced'].sum())} of "
-            f"{int(table['structure_reproduced'].notna().sum())} searches.", "",
+            f"fitted on the earlier generations); {time.perf_counter() - start:.0f} s. The replayed forest of the "
+            f"search's own features reproduces its recorded predictions in {int(table['reproduced'].sum())} of "
+            f"{int(table['reproduced'].notna().sum())} searches.", "",
             summary.reset_index().to_markdown(index=False), ""]
     print("\n".join(text))
     if args.out is not None:
