@@ -8,6 +8,9 @@ networks' initial weights and the batch order, so each seed is a pair — and re
 mean ± std, the paired difference, a paired t-test and Wilcoxon's signed-rank test.
 
     python benchmarks/search_best_vs_lenet.py [--seeds 0 1 2 3 4] [--threads 1] [--out FILE]
+
+``--epochs E`` trains both networks E epochs instead of the study's recipe (then the study's own run is not
+reproduced first), to see whether longer training changes the ranking; ``--method`` keeps one method's searches.
 """
 
 from __future__ import annotations
@@ -42,31 +45,38 @@ def best_rows(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([best_search(part) for _, part in table.groupby("method", sort=False)])
 
 
-def run(seeds: list[int], threads: int, every_search: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run(seeds: list[int], threads: int, every_search: bool, epochs: int | None = None,
+        method: str | None = None, readout: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test accuracy of each search's best genome and its LeNet-5 under the study's own seeds (``seed`` = -1,
-    which must reproduce the recorded row) and under each training seed; and the recorded rows."""
+    which must reproduce the recorded row; not with ``epochs``) and under each training seed; and the recorded
+    rows. ``epochs`` replaces the recipe's epochs; ``method`` keeps that method's searches; ``readout`` rebuilds
+    the genome with that read-out (LeNet-5 then matches its new parameter count; not reproduced either)."""
     torch.set_num_threads(threads)
     study_type, config = load_config(STUDY / "study.yaml")
     trials = {(t.spec.method, t.spec.search_seed): t.spec for t in expand(study_type, config)
               if isinstance(t.spec, SearchTrial)}
     table = ResultsStore.open_existing(STUDY).table()  # done rows, read-only
+    table = table if method is None else table[table["method"] == method]
     chosen = table if every_search else best_rows(table)
     rows = []
     for best in chosen.itertuples():
         trial = trials[(best.method, best.search_seed)]
         splits = load_splits(trial.dataset)
-        space = make_space(trial.space, splits.image_shape, splits.num_classes)
+        space = make_space(trial.space if readout is None else trial.space.model_copy(update={"readout": readout}),
+                           splits.image_shape, splits.num_classes)
         genome = space.from_key(best.best_genome)
-        lenet, _ = lenet5_like(int(best.best_params), splits)
-        for seed in [-1, *seeds]:
+        lenet, _ = lenet5_like(space.cost(genome)["params"], splits)
+        for seed in [-1, *seeds] if epochs is None and readout is None else seeds:
             recipe = trial if seed < 0 else trial.model_copy(update={"data_seed": seed})
+            if epochs is not None:
+                recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update={"epochs": epochs})})
             for name in ("searched", "lenet5"):
                 if name == "searched":
                     model = space.build(genome, trial.network_seed(int(best.best_index)) if seed < 0 else seed)
                 else:
                     model = reseeded(copy.deepcopy(lenet), trial.search_seed if seed < 0 else seed)
                 start = time.perf_counter()
-                result, _ = train_alone(model, recipe, splits, torch.device("cpu"), name)
+                result, _, _ = train_alone(model, recipe, splits, torch.device("cpu"), name)
                 seconds = time.perf_counter() - start
                 accuracy = math.nan if result is None else evaluate(model, splits.test)["accuracy"]
                 rows.append({"method": best.method, "search_seed": best.search_seed, "model": name,
@@ -104,8 +114,8 @@ def per_search(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             "method": method, "search_seed": search_seed,
             "params (searched / lenet5)": f"{params['searched']} / {params['lenet5']}",
             "recorded run": f"{100 * recorded['best_test_accuracy']:.2f} vs {100 * recorded['lenet5_test_accuracy']:.2f}",
-            "reproduced": bool(abs(mine["searched"] - 100 * recorded["best_test_accuracy"]) < 1e-6
-                               and abs(mine["lenet5"] - 100 * recorded["lenet5_test_accuracy"]) < 1e-6),
+            "reproduced": None if own.empty else bool(abs(mine["searched"] - 100 * recorded["best_test_accuracy"]) < 1e-6
+                                                      and abs(mine["lenet5"] - 100 * recorded["lenet5_test_accuracy"]) < 1e-6),
             "searched %": f"{seeded['searched'].mean():.2f} ± {seeded['searched'].std():.2f}",
             "lenet5 %": f"{seeded['lenet5'].mean():.2f} ± {seeded['lenet5'].std():.2f}",
             "difference (points)": f"{seeded['difference'].mean():+.2f} ± {seeded['difference'].std():.2f}",
@@ -121,10 +131,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--best-only", action="store_true", help="only each method's best search (default: all)")
-    parser.add_argument("--out", type=Path, default=STUDY / "best_vs_lenet.md")
+    parser.add_argument("--epochs", type=int, help="train both networks this many epochs (default: the study's recipe)")
+    parser.add_argument("--method", help="only this method's searches")
+    parser.add_argument("--readout", choices=["global-average", "flatten"], help="rebuild the genomes with this read-out")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    variant = (f"_{args.epochs}_epochs" if args.epochs else "") + (f"_{args.readout}" if args.readout else "")
+    args.out = args.out or STUDY / f"best_vs_lenet{variant}.md"
     start = time.perf_counter()
-    runs, table = run(args.seeds, args.threads, not args.best_only)
+    runs, table = run(args.seeds, args.threads, not args.best_only, args.epochs, args.method, args.readout)
     minutes = (time.perf_counter() - start) / 60
     searches = per_search(runs, table)
     best = best_rows(table)[["method", "search_seed"]]
@@ -133,10 +148,11 @@ def main() -> None:
     text = [
         "# Best found network vs LeNet-5 of equal parameter count, over training seeds", "",
         f"    python benchmarks/search_best_vs_lenet.py --seeds {' '.join(map(str, args.seeds))} --threads {args.threads}"
-        + (" --best-only" if args.best_only else ""), "",
+        + (" --best-only" if args.best_only else "") + (f" --epochs {args.epochs}" if args.epochs else "")
+        + (f" --method {args.method}" if args.method else "") + (f" --readout {args.readout}" if args.readout else ""), "",
         f"{platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
         f"{minutes:.1f} min ({len(runs)} trainings, {runs['seconds'].mean():.1f} s each on average). Each search's best "
-        "genome and a LeNet-5 scaled to its parameter count, trained with the study's recipe (its data, 1 epoch of "
+        f"genome and a LeNet-5 scaled to its parameter count, trained with the study's recipe (its data, {args.epochs or 1} epoch(s) of "
         "Adam, batch 32, lr 3e-3). *recorded run*: the study's row (one run each); *reproduced*: the same "
         "initialisations and batch order trained again here give exactly those numbers. Then training seed s sets "
         "both networks' initial weights and the batch order (a pair per seed): test accuracy on the 10,000 test "

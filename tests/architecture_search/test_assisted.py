@@ -16,6 +16,7 @@ from sparsewire.architecture_search.surrogate import (
     rank_correlation,
     upper_confidence_bound,
 )
+from tests.architecture_search.conftest import Killed, dies_at_call
 
 
 def space(**budget) -> CellSpace:
@@ -92,21 +93,9 @@ def test_checkpoint_resume_equals_an_uninterrupted_search(tmp_path):
     config = AssistedConfig(method="predictor-ga", budget=20, population=6, offspring=4, candidates=3, trees=20, seed=3)
     whole = assisted_search(s, accuracy_of(s), config, progress=False)
 
-    class Killed(Exception):
-        pass
-
-    calls = {"n": 0}
-    honest = accuracy_of(s)
-
-    def dies_in_generation_2(genomes, indices):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise Killed
-        return honest(genomes, indices)
-
     path = tmp_path / "search.json"
     with pytest.raises(Killed):
-        assisted_search(s, dies_in_generation_2, config, checkpoint=path, progress=False)
+        assisted_search(s, dies_at_call(3, accuracy_of(s)), config, checkpoint=path, progress=False)  # in generation 2
     assert json.loads(path.read_text())["generation"] == 1
     rest = accuracy_of(s)
     resumed = assisted_search(s, rest, config, checkpoint=path, progress=False)

@@ -25,9 +25,9 @@ def valid_cells(g: CellGenome, space: CellSpace) -> bool:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 100_000), steps=st.integers(1, 8))
-def test_cell_mutation_and_crossover_stay_valid_and_build(seed, steps):
-    space, rng = cells(), np.random.default_rng(seed)
+@given(seed=st.integers(0, 100_000), steps=st.integers(1, 8), readout=st.sampled_from(["global-average", "flatten"]))
+def test_cell_mutation_and_crossover_stay_valid_and_build(seed, steps, readout):
+    space, rng = cells(readout=readout), np.random.default_rng(seed)
     a, b = space.random(rng), space.random(rng)
     for _ in range(steps):
         a, b = space.mutate(a, rng), space.crossover(a, b, rng)
@@ -59,6 +59,24 @@ def test_cell_network_pools_inputs_to_each_cells_stage_and_reads_the_sinks():
     again = CellNetwork(genome, IMAGE, 10, seed=0)
     assert torch.equal(torch.random.get_rng_state(), state)
     assert all(torch.equal(p, q) for p, q in zip(net.parameters(), again.parameters(), strict=True))
+
+
+def test_flatten_readout_reads_each_sink_at_the_last_stage_like_lenet():
+    genome = CellGenome((4, 8, 2), (0, 1, 2), ((0, 1), (0, 2)))
+    net = CellNetwork(genome, IMAGE, 10, seed=0, readout_stage=2)
+    assert net.head.in_features == (8 + 2) * 7 * 7
+    averaged = CellNetwork(genome, IMAGE, 10, seed=0)
+    assert all(torch.equal(p, q) for p, q in zip(net.cells.parameters(), averaged.cells.parameters(), strict=True))
+    x = torch.randn(2, *IMAGE)
+    outs = []
+    net.head.register_forward_hook(lambda m, i, o: outs.append(i[0]))
+    net(x)
+    first = net.cells[0](x)
+    node1 = net.cells[1](torch.nn.functional.max_pool2d(first, 2))
+    assert torch.allclose(outs[0][:, : 8 * 49], torch.nn.functional.max_pool2d(node1, 2).flatten(1))
+    assert genome.cost(IMAGE, 10, 2)["params"] == sum(p.numel() for p in net.parameters())
+    with pytest.raises(ValueError, match="below the read-out stage"):
+        CellNetwork(genome, IMAGE, 10, readout_stage=1)
 
 
 @settings(max_examples=25, deadline=None)

@@ -123,3 +123,46 @@ def test_fractions_are_checked_one_way():
                 make(bad)
         with pytest.raises(ValueError, match=r"edge_probability must be in \[0, 1\]"):
             CellSpace((1, 28, 28), 10, edge_probability=bad)
+
+
+PREFIX = {"wl": True, "prefix_fraction": 0.25, "prefix_candidates": 4}
+
+
+def test_prefix_is_recorded_at_its_step_without_changing_the_training(shared_data):
+    import numpy as np
+    import torch
+
+    from sparsewire.studies.search import image_splits, make_space, prefix_steps, train_alone, train_prefix
+
+    study_type, config = validate(quick(shared_data, surrogate=PREFIX))
+    trial = study_type.trials(config)[0]
+    splits = image_splits(trial.dataset)
+    space = make_space(trial.space, splits.image_shape, splits.num_classes)
+    genome, cpu = space.random(np.random.default_rng(0)), torch.device("cpu")
+    steps = prefix_steps(trial, splits)
+    assert steps == round(0.25 * 7)  # 400 images in batches of 64: 7 steps per epoch
+    _, plain, none = train_alone(space.build(genome, 5), trial, splits, cpu, "plain")
+    _, final, at_prefix = train_alone(space.build(genome, 5), trial, splits, cpu, "recorded", record_at=steps)
+    assert none is None and final == plain  # measuring the prefix changes nothing
+    assert at_prefix == train_prefix(space.build(genome, 5), trial, splits, cpu, steps)
+    assert at_prefix != train_prefix(space.build(genome, 5), trial, splits, cpu, steps + 1)
+
+
+def test_prefix_search_charges_its_prefix_trainings(shared_data, tmp_path):
+    study_type, config = validate(quick(shared_data, surrogate=PREFIX, lenet5=False, methods=["predictor-ga", "random"],
+                                        search={"budget": 8, "population": 3, "offspring": 2, "candidates": 3,
+                                                "min_fit": 3, "trees": 10}))
+    assert run_study(study_type, config, tmp_path, **QUIET).done == 2
+    table = pd.read_csv(tmp_path / "results.csv").set_index("method")
+    ours, random = table.loc["predictor-ga"], table.loc["random"]
+    networks, trainings = json.loads(ours.networks), json.loads(ours.prefix_trainings)
+    share = 2 / 7  # 2 of 7 steps of the one epoch
+    assert ours.prefix_trained == len(trainings) > 0 and ours.networks_trained == len(networks) < 8
+    assert ours.network_epochs == pytest.approx(len(networks) + share * len(trainings))
+    assert 8 - 1 < ours.network_epochs <= 8 and random.network_epochs == random.networks_trained == 8
+    assert all(0 <= n["prefix_accuracy"] <= 1 for n in networks)
+    assert ours.train_flops > 0 and {t["chosen"] for t in trainings} == {True, False}
+    with pytest.raises(Exception, match="prefix_fraction"):
+        validate(quick(shared_data, surrogate={"prefix_candidates": 4}))
+    with pytest.raises(Exception, match="must exceed search.offspring"):
+        validate(quick(shared_data, surrogate={"prefix_fraction": 0.5, "prefix_candidates": 2}))

@@ -98,3 +98,25 @@ def test_masked_model_detected_automatically():
     Masks(model).update({"layers.0.weight": torch.zeros(8, 10, dtype=torch.bool)}, warn_empty=False)
     train(model, blobs(), TrainConfig(epochs=1), progress=False)
     assert bool((model.layers[0].weight == 0).all())
+
+
+def test_max_steps_trains_exactly_the_prefix_of_the_same_run():
+    data, config = blobs(), TrainConfig(epochs=3, batch_size=64)
+    snapshot = {}
+    torch.manual_seed(1)
+    whole = MLP([10, 16, 3])
+    steps = [0]
+
+    def keep_step_12(_):
+        steps[0] += 1
+        if steps[0] == 12:  # in the second epoch (10 steps per epoch)
+            snapshot.update({k: v.clone() for k, v in whole.state_dict().items()})
+
+    train(whole, data, config, seed=4, progress=False, post_step=keep_step_12)
+    torch.manual_seed(1)
+    prefix = MLP([10, 16, 3])
+    result = train(prefix, data, config, seed=4, progress=False, max_steps=12)
+    assert (result.steps, result.stopped, result.epochs, len(result.history)) == (12, "max-steps", 1, 1)
+    assert all(torch.equal(prefix.state_dict()[k], snapshot[k]) for k in snapshot)
+    with pytest.raises(ValueError, match="max_steps"):
+        train(MLP([10, 3]), data, config, max_steps=0, progress=False)

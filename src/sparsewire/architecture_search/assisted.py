@@ -10,7 +10,19 @@ Three methods spend the same budget of trained networks (``budget``):
 - ``predictor-ga`` — the same, but each generation breeds ``candidates × offspring`` children, a
   :class:`~sparsewire.architecture_search.surrogate.ForestSurrogate` retrained on every network trained so far
   scores them, and only the ``offspring`` with the highest acquisition (UCB or expected improvement) are
-  trained (Stier, Darji & Granitzer 2021: genetic search with performance prediction).
+  trained (Stier, Darji & Granitzer 2021: genetic search with performance prediction). With ``wl`` the forest
+  also reads the Weisfeiler–Lehman pattern frequencies of each genome's DAG, over a vocabulary refitted on the
+  genomes trained so far (:class:`~sparsewire.architecture_search.surrogate.SurrogateFeatures`). With
+  ``prefix_candidates`` k > 0 the screen has two stages: the structure surrogate keeps the top k children,
+  those are trained for a short prefix (a :class:`PrefixScreen`, e.g. the first quarter of the first epoch),
+  and a second forest on the features plus the validation accuracy after that prefix — fitted on every
+  network trained so far, whose full training records its accuracy at the same point — chooses the
+  ``offspring`` to train fully.
+
+The budget is counted in full trainings: a network trained fully costs 1, a prefix training its
+:attr:`PrefixScreen.cost` (its share of a full training), so at equal ``budget`` every method spends the same
+network-epochs (the last generation shrinks to fit; a generation that cannot afford the prefix stage is
+screened by the structure surrogate alone).
 
 Every network of a generation is handed to ``evaluate`` together (a cohort). For every method the surrogate
 is also fitted before each generation (once ``min_fit`` networks exist) and its prediction for each new
@@ -26,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,8 +49,8 @@ from sparsewire.architecture_search.operators import tournament
 from sparsewire.architecture_search.spaces import SearchSpace
 from sparsewire.architecture_search.surrogate import (
     ForestSurrogate,
+    SurrogateFeatures,
     expected_improvement,
-    genome_features,
     upper_confidence_bound,
 )
 from sparsewire.atomic import write_text
@@ -69,6 +81,10 @@ class AssistedConfig:
     min_fit: int = 5
     trees: int = 100
     seed: int = 0
+    wl: bool = False
+    """The surrogate also reads the genome DAG's Weisfeiler–Lehman pattern frequencies."""
+    prefix_candidates: int = 0
+    """predictor-ga: children the structure surrogate passes to the prefix stage per generation (0: one stage)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -78,6 +94,8 @@ class AssistedConfig:
             (1 <= self.tournament <= self.population, "tournament must be in [1, population]"),
             (self.acquisition in ("ucb", "ei"), "acquisition must be ucb or ei"),
             (self.min_fit >= 2, "min_fit must be at least 2"),
+            (self.prefix_candidates == 0 or self.prefix_candidates > self.offspring,
+             "prefix_candidates must be 0 (one stage) or more than offspring"),
         ]
         for ok, message in checks:
             if not ok:
@@ -85,38 +103,74 @@ class AssistedConfig:
         check_fraction(self.crossover_rate, "[0, 1]", "crossover_rate", CROSSOVER_RATE)
 
 
-def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConfig, *,
-                    checkpoint: str | Path | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Search ``space`` with ``config.method`` until ``config.budget`` networks are trained.
+@dataclass
+class PrefixScreen:
+    """predictor-ga's second screening stage: ``evaluate(genomes, indices)`` trains each candidate for a
+    prefix of its training and returns ``prefix_accuracy`` per genome (``indices``: the numbers the
+    candidates would get if all were trained, in the structure surrogate's order, e.g. to seed them);
+    ``cost`` is one prefix training as a share of a full training (the first quarter of a one-epoch
+    training: 0.25). :func:`assisted_search` logs every prefix training in ``trainings``."""
 
-    Returns one record per trained network in training order: ``index``, ``generation``, ``genome`` (the
-    space's key), ``params``, ``macs``, ``predicted``/``predicted_std`` (the surrogate's, before training;
-    None while fewer than ``min_fit`` networks exist), ``screened`` (whether the surrogate chose it) and the
-    evaluator's fields (``accuracy``, …).
+    evaluate: Evaluate
+    cost: float
+    trainings: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.cost < 1:
+            raise ValueError(f"a prefix must cost a share of a full training in (0, 1) (got {self.cost})")
+
+    def spent(self) -> float:
+        """Full trainings' worth spent on prefix trainings so far."""
+        return self.cost * len(self.trainings)
+
+
+def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConfig, *,
+                    prefix: PrefixScreen | None = None, checkpoint: str | Path | None = None,
+                    progress: bool = True) -> list[dict[str, Any]]:
+    """Search ``space`` with ``config.method`` until ``config.budget`` full trainings' worth is spent.
+
+    Returns one record per fully trained network in training order: ``index``, ``generation``, ``genome`` (the
+    space's key), ``params``, ``macs``, ``predicted``/``predicted_std`` (the structure surrogate's, before
+    training; None while fewer than ``min_fit`` networks exist), ``screened`` (whether the surrogate chose it)
+    and the evaluator's fields (``accuracy``, …; with a prefix stage also ``prefix_accuracy``, and
+    ``predicted_prefix``/``predicted_prefix_std``: the second forest's, None where it did not choose).
+    Prefix trainings are logged in ``prefix.trainings``.
     """
+    two_stage_method = config.method == "predictor-ga" and config.prefix_candidates > 0
+    if two_stage_method and prefix is None:
+        raise ValueError("prefix_candidates > 0 needs a PrefixScreen (prefix=...)")
     rng = np.random.default_rng(config.seed)
     path = Path(checkpoint) if checkpoint is not None else None
     records: list[dict[str, Any]] = []
     generation = 0
     if path is not None and path.exists():
         state = json.loads(path.read_text())
-        if state["config"] != asdict(config) or state["space"] != space.kind:
+        if {**asdict(AssistedConfig()), **state["config"]} != asdict(config) or state["space"] != space.kind:
             raise ValueError(f"checkpoint {path} was written by another search ({state['space']}, {state['config']}); "
                              "delete it or use another path")
         records, generation = state["records"], state["generation"] + 1
         rng.bit_generator.state = state["rng"]
+        if prefix is not None:
+            prefix.trainings[:] = state.get("prefix_trainings", [])
     seen = {r["genome"] for r in records}
-    features: dict[str, dict[str, float]] = {}
+    features = SurrogateFeatures(space, wl=config.wl)
 
-    def featurise(key: str) -> dict[str, float]:
-        if key not in features:
-            features[key] = genome_features(space, space.from_key(key))
-        return features[key]
+    def spent() -> float:
+        return len(records) + (prefix.spent() if prefix is not None else 0.0)
+
+    def acquisition(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        if config.acquisition == "ucb":
+            return upper_confidence_bound(mu, sigma, config.kappa)
+        return expected_improvement(mu, sigma, max(r["accuracy"] for r in records))
 
     bar = tqdm(total=config.budget, initial=len(records), desc=f"{config.method} search", disable=not progress)
-    while len(records) < config.budget:
-        size = config.population if generation == 0 else config.offspring
-        size = min(size, config.budget - len(records))
+    while (room := math.floor(config.budget - spent() + 1e-9)) >= 1:
+        size = min(config.population if generation == 0 else config.offspring, room)
+        two_stage = two_stage_method and generation > 0 and prefix is not None
+        if two_stage and prefix is not None:
+            affordable = math.floor(config.budget - spent() - prefix.cost * config.prefix_candidates + 1e-9)
+            two_stage = affordable >= 1
+            size = min(size, affordable) if two_stage else size
         if generation == 0 or config.method == "random":
             batch = _fresh(space, rng, seen, size, lambda: space.random(rng))
             screened = False
@@ -124,19 +178,24 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
             parents = sorted(records, key=lambda r: r["accuracy"], reverse=True)[: config.population]
             breed = _breeder(space, rng, parents, config)
             pool = size * (config.candidates if config.method == "predictor-ga" else 1)
+            pool = max(pool, config.prefix_candidates) if two_stage else pool
             batch = _fresh(space, rng, seen, pool, breed)
             screened = config.method == "predictor-ga" and len(batch) > size
-        surrogate = _fit(records, featurise, config)
+        features.refit([r["genome"] for r in records])
+        surrogate = _fit(records, features, config)
         mean: list[float | None] = [None] * len(batch)
         std: list[float | None] = [None] * len(batch)
+        second: dict[str, list[float | None]] = {}
         if surrogate is not None and batch:
-            mu, sigma = surrogate.predict([featurise(space.key(g)) for g in batch])
+            mu, sigma = surrogate.predict([features(space.key(g)) for g in batch])
             if screened:
-                best = max(r["accuracy"] for r in records)
-                score = (upper_confidence_bound(mu, sigma, config.kappa) if config.acquisition == "ucb"
-                         else expected_improvement(mu, sigma, best))
-                order = np.argsort(-score, kind="stable")[:size]
+                keep = config.prefix_candidates if two_stage else size
+                order = np.argsort(-acquisition(mu, sigma), kind="stable")[:keep]
                 batch, mu, sigma = [batch[i] for i in order], mu[order], sigma[order]
+                if two_stage and prefix is not None and len(batch) > size:
+                    chosen, second = _prefix_stage(space, batch, records, features, prefix, config, generation, size,
+                                                    acquisition)
+                    batch, mu, sigma = [batch[i] for i in chosen], mu[chosen], sigma[chosen]
             mean, std = [float(m) for m in mu], [float(s) for s in sigma]
         batch, mean, std = batch[:size], mean[:size], std[:size]
         if not batch:
@@ -144,19 +203,45 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
                                "widen the budget or the space")
         indices = list(range(len(records), len(records) + len(batch)))
         results = evaluate(batch, indices)
-        for genome, index, m, s, result in zip(batch, indices, mean, std, results, strict=True):
+        for k, (genome, index, m, s, result) in enumerate(zip(batch, indices, mean, std, results, strict=True)):
             if not math.isfinite(result["accuracy"]):
                 raise ValueError(f"network {index} has a non-finite accuracy {result['accuracy']}")
+            if two_stage_method and "prefix_accuracy" not in result:
+                raise ValueError("with a prefix stage, evaluate must record each network's prefix_accuracy")
+            extra = {name: values[k] if values else None for name, values in
+                     (("predicted_prefix", second.get("mean")), ("predicted_prefix_std", second.get("std")))}
             records.append({"index": index, "generation": generation, "genome": space.key(genome), **space.cost(genome),
-                            "predicted": m, "predicted_std": s, "screened": screened and surrogate is not None, **result})
+                            "predicted": m, "predicted_std": s, "screened": screened and surrogate is not None,
+                            **(extra if two_stage_method else {}), **result})
             seen.add(space.key(genome))
         bar.update(len(batch))
         if path is not None:
-            _save(path, {"config": asdict(config), "space": space.kind, "generation": generation, "records": records,
-                         "rng": rng.bit_generator.state})
+            state = {"config": asdict(config), "space": space.kind, "generation": generation, "records": records,
+                     "rng": rng.bit_generator.state}
+            _save(path, state | ({"prefix_trainings": prefix.trainings} if prefix is not None else {}))
         generation += 1
     bar.close()
     return records
+
+
+def _prefix_stage(space: SearchSpace, candidates: list[Any], records: list[dict[str, Any]], features: SurrogateFeatures,
+                  prefix: PrefixScreen, config: AssistedConfig, generation: int, size: int,
+                  acquisition: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[list[int], dict[str, list[float | None]]]:
+    """Train ``candidates`` for the prefix, rank them by a forest on features + prefix accuracy fitted on
+    ``records`` (their prefix accuracy recorded during full training): the ``size`` chosen positions, best
+    first, and the forest's mean and spread for them."""
+    keys = [space.key(g) for g in candidates]
+    results = prefix.evaluate(candidates, list(range(len(records), len(records) + len(candidates))))
+    accuracy = [float(r["prefix_accuracy"]) for r in results]
+    forest = ForestSurrogate(config.trees, config.seed).fit(
+        [features(r["genome"]) | {"prefix_accuracy": r["prefix_accuracy"]} for r in records],
+        [r["accuracy"] for r in records])
+    mu, sigma = forest.predict([features(k) | {"prefix_accuracy": a} for k, a in zip(keys, accuracy, strict=True)])
+    order = [int(i) for i in np.argsort(-acquisition(mu, sigma), kind="stable")[:size]]
+    for i, (key, result) in enumerate(zip(keys, results, strict=True)):
+        prefix.trainings.append({"generation": generation, "genome": key, **space.cost(space.from_key(key)),
+                                 "predicted_prefix": float(mu[i]), "chosen": i in order, **result})
+    return order, {"mean": [float(mu[i]) for i in order], "std": [float(sigma[i]) for i in order]}
 
 
 def _fresh(space: SearchSpace, rng: np.random.Generator, seen: set[str], size: int, make: Callable[[], Any],
@@ -197,6 +282,7 @@ def _breeder(space: SearchSpace, rng: np.random.Generator, parents: list[dict[st
 
 def _fit(records: Sequence[dict[str, Any]], featurise: Callable[[str], dict[str, float]],
          config: AssistedConfig) -> ForestSurrogate | None:
+    """The structure surrogate on every record (None while fewer than ``min_fit`` exist)."""
     if len(records) < config.min_fit:
         return None
     return ForestSurrogate(config.trees, config.seed).fit([featurise(r["genome"]) for r in records],

@@ -10,7 +10,9 @@ non-decreasing in the index, so every edge runs at equal or lower resolution. :c
 
 where ``pool`` is a max-pool by ``2**(stage_i − stage_j)`` that brings input ``j`` to node ``i``'s
 resolution; inputs are concatenated (so differing widths need no projection), and the read-out head
-averages every sink (node without successors) globally, concatenates them and applies one linear layer.
+averages every sink (node without successors) globally, concatenates them and applies one linear layer —
+or, with ``readout_stage`` s, max-pools every sink to stage s's resolution and flattens it into that layer, as
+LeNet-5 flattens its last feature maps (the head then has ``width·(H/2^s)·(W/2^s)`` inputs).
 Any genome with at least one node therefore builds: there is no invalid wiring to repair.
 """
 
@@ -65,8 +67,9 @@ class CellGenome:
         preds = self.predecessors(node)
         return sum(self.channels[i] for i in preds) if preds else image_channels
 
-    def cost(self, image_shape: tuple[int, int, int], num_classes: int) -> dict[str, int]:
-        """Trainable parameters and multiply-accumulates per example (convolutions and head)."""
+    def cost(self, image_shape: tuple[int, int, int], num_classes: int, readout_stage: int | None = None) -> dict[str, int]:
+        """Trainable parameters and multiply-accumulates per example (convolutions and head; the head reads
+        global averages, or with ``readout_stage`` the sinks flattened at that stage's resolution)."""
         c, h, w = image_shape
         params = macs = 0
         for node in range(self.nodes):
@@ -74,6 +77,8 @@ class CellGenome:
             params += 9 * cin * cout + 2 * cout  # conv without bias, BN scale and shift
             macs += 9 * cin * cout * (h // scale) * (w // scale)
         width = sum(self.channels[i] for i in self.sinks())
+        if readout_stage is not None:
+            width *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
         params += width * num_classes + num_classes
         macs += width * num_classes
         return {"params": params, "macs": macs}
@@ -90,24 +95,33 @@ class CellGenome:
 
 class CellNetwork(nn.Module):
     """The network of a :class:`CellGenome` on images of ``image_shape`` ``(C, H, W)``; needs
-    ``H`` and ``W`` divisible by ``2**max(stages)``. Initialised from ``seed`` (PyTorch's default schemes)."""
+    ``H`` and ``W`` divisible by ``2**max(stages)``. Initialised from ``seed`` (PyTorch's default schemes).
+    ``readout_stage`` (None: global averages) flattens the sinks at that stage's resolution into the head; it
+    must be at least every sink's stage."""
 
-    def __init__(self, genome: CellGenome, image_shape: tuple[int, int, int], num_classes: int, *, seed: int = 0) -> None:
+    def __init__(self, genome: CellGenome, image_shape: tuple[int, int, int], num_classes: int, *, seed: int = 0,
+                 readout_stage: int | None = None) -> None:
         super().__init__()
         c, h, w = image_shape
-        scale = 2 ** max(genome.stages)
+        scale = 2 ** max(*genome.stages, readout_stage or 0)
         if h % scale or w % scale:
             raise ValueError(f"image {h}x{w} cannot be halved {max(genome.stages)} times")
         self.genome, self.image_shape = genome, tuple(image_shape)
         self._inputs = [genome.predecessors(i) for i in range(genome.nodes)]
         self._sinks = genome.sinks()
+        if readout_stage is not None and any(genome.stages[i] > readout_stage for i in self._sinks):
+            raise ValueError(f"a sink lies below the read-out stage {readout_stage} (stages {genome.stages})")
+        self.readout_stage = readout_stage
+        inputs = sum(genome.channels[i] for i in self._sinks)
+        if readout_stage is not None:
+            inputs *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.cells = nn.ModuleList(
                 nn.Sequential(nn.Conv2d(genome.in_channels(i, c), genome.channels[i], 3, padding=1, bias=False),
                               nn.BatchNorm2d(genome.channels[i]), nn.ReLU())
                 for i in range(genome.nodes))
-            self.head = nn.Linear(sum(genome.channels[i] for i in self._sinks), num_classes)
+            self.head = nn.Linear(inputs, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         stages = self.genome.stages
@@ -117,5 +131,9 @@ class CellNetwork(nn.Module):
             sources = [(outs[j], stages[j]) for j in preds] if preds else [(x, 0)]
             parts = [F.max_pool2d(t, 2 ** (stages[node] - s)) if stages[node] > s else t for t, s in sources]
             outs.append(cell(parts[0] if len(parts) == 1 else torch.cat(parts, 1)))
-        pooled = [outs[i].mean((2, 3)) for i in self._sinks]
+        if self.readout_stage is None:
+            pooled = [outs[i].mean((2, 3)) for i in self._sinks]
+        else:
+            pooled = [F.max_pool2d(outs[i], 2 ** (self.readout_stage - stages[i])).flatten(1)
+                      if self.readout_stage > stages[i] else outs[i].flatten(1) for i in self._sinks]
         return self.head(pooled[0] if len(pooled) == 1 else torch.cat(pooled, 1))

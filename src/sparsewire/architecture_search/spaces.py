@@ -20,7 +20,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -47,6 +47,8 @@ class SearchSpace(ABC):
     identity as a JSON string (stored in checkpoints and rows); ``from_key`` inverts it."""
 
     kind: str
+    node_attributes: tuple[str, ...] = ()
+    """Node attributes of :meth:`graph` that describe a node beyond its wiring (labels of graph-native features)."""
 
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget()) -> None:
         channels, height, width = image_shape
@@ -183,13 +185,17 @@ class CellSpace(SearchSpace):
         stages: resolutions ``0 … stages−1`` (image size halved per stage).
         edge_probability: chance of each forward edge in a random genome.
         max_mutations: a mutation applies 1 … ``max_mutations`` operators (:data:`CELL_MUTATIONS`).
+        readout: ``global-average`` (every sink averaged globally into the linear head) or ``flatten`` (every
+            sink max-pooled to the last stage's resolution and flattened into it, as LeNet-5's head reads).
     """
 
     kind = "conv-cells"
+    node_attributes = ("channels", "stage")
 
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget(), *,
                  min_nodes: int = 2, max_nodes: int = 8, channels: tuple[int, ...] = (8, 16, 32), stages: int = 3,
-                 edge_probability: float = 0.4, max_mutations: int = 2) -> None:
+                 edge_probability: float = 0.4, max_mutations: int = 2,
+                 readout: Literal["global-average", "flatten"] = "global-average") -> None:
         super().__init__(image_shape, num_classes, budget)
         if not 1 <= min_nodes <= max_nodes or not channels or stages < 1:
             raise ValueError("need 1 <= min_nodes <= max_nodes, some channel widths and >= 1 stage")
@@ -197,6 +203,9 @@ class CellSpace(SearchSpace):
             raise ValueError(f"a {self.image_shape[1]}x{self.image_shape[2]} image cannot be halved {stages - 1} times")
         self.min_nodes, self.max_nodes, self.channels = min_nodes, max_nodes, tuple(sorted(channels))
         self.stages, self.max_mutations = stages, max_mutations
+        if readout not in ("global-average", "flatten"):
+            raise ValueError(f"readout must be global-average or flatten (got {readout!r})")
+        self.readout_stage = stages - 1 if readout == "flatten" else None
         self.edge_probability = check_fraction(edge_probability, "[0, 1]", "edge_probability",
                                                "chance of each forward edge in a random genome")
 
@@ -296,7 +305,7 @@ class CellSpace(SearchSpace):
         return genome.graph()
 
     def cost(self, genome: CellGenome) -> dict[str, int]:
-        return genome.cost(self.image_shape, self.num_classes)
+        return genome.cost(self.image_shape, self.num_classes, self.readout_stage)
 
     def size_features(self, genome: CellGenome) -> dict[str, float]:
         """Costs, plus the mean width and the share of cells at each stage."""
@@ -306,7 +315,7 @@ class CellSpace(SearchSpace):
         return out
 
     def build(self, genome: CellGenome, seed: int) -> nn.Module:
-        return CellNetwork(genome, self.image_shape, self.num_classes, seed=seed)
+        return CellNetwork(genome, self.image_shape, self.num_classes, seed=seed, readout_stage=self.readout_stage)
 
 
 CELL_MUTATIONS = ("add-edge", "remove-edge", "add-node", "remove-node", "change-width", "change-stage")

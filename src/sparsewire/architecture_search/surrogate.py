@@ -3,7 +3,10 @@ every network trained so far, that screens candidates before any is trained.
 
 Features (:func:`genome_features`): the 23 structural features of the genome's DAG
 (:func:`~sparsewire.graphs.features.structural_features`, Stier et al. 2021's definitions) and the space's
-size features (log10 parameters and MACs; for cells the mean width and the share of cells per stage).
+size features (log10 parameters and MACs; for cells the mean width and the share of cells per stage);
+optionally (:class:`SurrogateFeatures`) the graph-native Weisfeiler–Lehman pattern frequencies of the DAG
+(:mod:`sparsewire.performance_prediction.graph_kernel`, Shervashidze et al. 2011, Sec. 3) over a vocabulary
+refitted on the genomes seen so far.
 The forest's per-tree spread is its uncertainty: candidates are ranked by the upper confidence bound
 ``μ + κσ`` or by expected improvement over the best accuracy so far (Jones et al. 1998, Eq. 15).
 """
@@ -11,13 +14,21 @@ The forest's per-tree spread is its uncertainty: candidates are ranked by the up
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import networkx as nx
 import numpy as np
 from scipy import stats
 
 from sparsewire.architecture_search.spaces import SearchSpace
+from sparsewire.performance_prediction.graph_kernel import (
+    wl_frequencies,
+    wl_histogram,
+    wl_names,
+    wl_vocabulary,
+)
 
 
 def genome_features(space: SearchSpace, genome: Any) -> dict[str, float]:
@@ -25,6 +36,69 @@ def genome_features(space: SearchSpace, genome: Any) -> dict[str, float]:
     from sparsewire.graphs.features import structural_features
 
     return structural_features(space.graph(genome)) | space.size_features(genome)
+
+
+class WLFeatures:
+    """Weisfeiler–Lehman pattern frequencies of graphs named by key, over a vocabulary fitted on the graphs
+    :meth:`fit` saw (label-free: patterns present in at least ``min_graphs`` of them, the ``max_columns`` most
+    frequent; :func:`~sparsewire.performance_prediction.graph_kernel.wl_vocabulary`). Refit it whenever the
+    set of seen graphs grows; the same keys give the same vocabulary, whatever their order.
+
+    Args:
+        graph_of: a key's graph (e.g. a genome key's DAG); each key's histogram is computed once.
+        iterations: WL rounds.
+        attributes: node attributes appended to the initial degree labels (a cell's ``channels``, ``stage``).
+        min_graphs, max_columns: the vocabulary's filters.
+    """
+
+    def __init__(self, graph_of: Callable[[str], nx.DiGraph], *, iterations: int = 3,
+                 attributes: Sequence[str] = (), min_graphs: int = 3, max_columns: int = 64) -> None:
+        self.graph_of, self.iterations, self.attributes = graph_of, iterations, tuple(attributes)
+        self.min_graphs, self.max_columns = min_graphs, max_columns
+        self.vocabulary: list[str] = []
+        self._histograms: dict[str, tuple[Counter, int]] = {}
+
+    def _histogram(self, key: str) -> tuple[Counter, int]:
+        if key not in self._histograms:
+            graph = self.graph_of(key)
+            self._histograms[key] = (wl_histogram(graph, self.iterations, self.attributes), graph.number_of_nodes())
+        return self._histograms[key]
+
+    def fit(self, keys: Sequence[str]) -> WLFeatures:
+        """Choose the vocabulary from the graphs of ``keys`` (each distinct key counted once)."""
+        self.vocabulary = wl_vocabulary([self._histogram(k)[0] for k in sorted(set(keys))],
+                                        min_graphs=self.min_graphs, max_columns=self.max_columns)
+        return self
+
+    def __call__(self, key: str) -> dict[str, float]:
+        histogram, nodes = self._histogram(key)
+        return dict(zip(wl_names(self.vocabulary), wl_frequencies(histogram, nodes, self.vocabulary), strict=True))
+
+
+class SurrogateFeatures:
+    """A genome's surrogate features by key: :func:`genome_features`, plus :class:`WLFeatures` when ``wl``
+    (then :meth:`refit` on the genomes seen so far before featurising). Each genome's features are computed once.
+
+    Args:
+        space: the genomes' space (its ``node_attributes`` label the WL nodes).
+        wl: add the WL pattern frequencies.
+    """
+
+    def __init__(self, space: SearchSpace, wl: bool = False) -> None:
+        self.space = space
+        self.wl = WLFeatures(lambda key: space.graph(space.from_key(key)), attributes=space.node_attributes) if wl else None
+        self._base: dict[str, dict[str, float]] = {}
+
+    def refit(self, keys: Sequence[str]) -> SurrogateFeatures:
+        """Refit the WL vocabulary on ``keys`` (no-op without WL features)."""
+        if self.wl is not None:
+            self.wl.fit(keys)
+        return self
+
+    def __call__(self, key: str) -> dict[str, float]:
+        if key not in self._base:
+            self._base[key] = genome_features(self.space, self.space.from_key(key))
+        return self._base[key] | (self.wl(key) if self.wl is not None else {})
 
 
 def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, kappa: float = 1.0) -> np.ndarray:

@@ -13,6 +13,13 @@ split with the study's batch order (``data_seed``) and scored by validation accu
 network by validation accuracy is then trained again with its seed and tested on the test split, and so is
 a LeNet-5 whose width is scaled to the same parameter count (same recipe and data). Each search writes a
 checkpoint per generation to ``DIR/cache``, so an interrupted one resumes where it stopped.
+
+The ``surrogate`` section (issue 17) adds the graph-native Weisfeiler–Lehman features (``wl``) and the
+training-curve prefix: with ``prefix_fraction`` f every network's full training records its validation
+accuracy after the first f of its first epoch (``prefix_accuracy``; measuring changes nothing in the training),
+and with ``prefix_candidates`` k predictor-ga trains the structure surrogate's top k children for exactly that
+prefix and lets a second forest (features + prefix accuracy) choose which to train fully. Prefix trainings are
+charged to the budget; each row reports the search's cost in network-epochs and training FLOPs.
 """
 
 from __future__ import annotations
@@ -25,10 +32,23 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 from torch import nn
 
-from sparsewire.architecture_search.assisted import METHODS, AssistedConfig, Evaluate, assisted_search
+from sparsewire.architecture_search.assisted import (
+    METHODS,
+    AssistedConfig,
+    Evaluate,
+    PrefixScreen,
+    assisted_search,
+)
 from sparsewire.architecture_search.spaces import Budget, CellSpace, FeedForwardSpace, SearchSpace
 from sparsewire.architecture_search.surrogate import rank_correlation
 from sparsewire.data.splits import Splits
@@ -36,8 +56,9 @@ from sparsewire.errors import TrainingDiverged
 from sparsewire.results.history import epochs as history_entries
 from sparsewire.results.reports import search as reports
 from sparsewire.studies.base import StudyType, TrialContext, register
-from sparsewire.studies.common import DatasetConfig, DeviceOption, load_splits
+from sparsewire.studies.common import DatasetConfig, DeviceOption, _omit_unset, load_splits
 from sparsewire.studies.identity import config_hash
+from sparsewire.studies.trials import Recorded
 from sparsewire.studies.trials import TrialConfig as TrialModel
 from sparsewire.training import TrainConfig, TrainResult, evaluate, train
 
@@ -59,6 +80,12 @@ class SpaceConfig(BaseModel):
     max_mutations: int = Field(2, ge=1)
     max_params: int | None = Field(None, ge=1)
     max_macs: int | None = Field(None, ge=1)
+    readout: Literal["global-average", "flatten"] = "global-average"
+    """conv-cells: the head reads global averages of the sinks, or the sinks flattened at the last stage."""
+
+    @model_serializer(mode="wrap")
+    def _omit_default_readout(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_unset(handler(self), readout="global-average")  # the recorded runs' head: not part of their ids
 
     @model_validator(mode="after")
     def _sizes(self) -> SpaceConfig:
@@ -94,6 +121,18 @@ class SearchSettings(BaseModel):
         return self
 
 
+class SurrogateSettings(BaseModel):
+    """The surrogate's inputs beyond the 23 structural and size features, and predictor-ga's prefix stage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wl: bool = Field(False, description="add the Weisfeiler-Lehman pattern frequencies of each genome's DAG")
+    prefix_fraction: float | None = Field(None, gt=0, le=1, description=(
+        "record every network's validation accuracy after this fraction of its first epoch (None: not recorded)"))
+    prefix_candidates: int = Field(0, ge=0, description=(
+        "predictor-ga: children trained for the prefix per generation, of which offspring are trained fully (0: one stage)"))
+
+
 class SearchStudyConfig(DeviceOption):
     """Config of ``study: search`` (unknown keys are errors)."""
 
@@ -111,6 +150,19 @@ class SearchStudyConfig(DeviceOption):
     data_seed: int = Field(0, description="seed of the batch order every network shares")
     lenet5: bool = Field(True, description="train a LeNet-5 of the best network's parameter count (image datasets)")
     threads: int = Field(1, ge=1)
+    surrogate: SurrogateSettings = Field(default_factory=lambda: SurrogateSettings())
+
+    @model_validator(mode="after")
+    def _prefix(self) -> SearchStudyConfig:
+        prefix = self.surrogate
+        if prefix.prefix_candidates and prefix.prefix_fraction is None:
+            raise ValueError("surrogate.prefix_candidates needs surrogate.prefix_fraction")
+        if prefix.prefix_candidates and prefix.prefix_candidates <= self.search.offspring:
+            raise ValueError(f"surrogate.prefix_candidates ({prefix.prefix_candidates}) must exceed search.offspring "
+                             f"({self.search.offspring})")
+        if prefix.prefix_fraction is not None and self.train.epochs < 1:
+            raise ValueError("a training-curve prefix needs train.epochs >= 1")
+        return self
 
 
 class SearchTrial(TrialModel):
@@ -128,6 +180,7 @@ class SearchTrial(TrialModel):
     threads: int
     method: Literal["predictor-ga", "ga", "random"]
     search_seed: int
+    surrogate: Recorded[SurrogateSettings] = SurrogateSettings()
 
     def network_seed(self, index: int) -> int:
         """The initialisation seed of network ``index`` of this search."""
@@ -142,29 +195,74 @@ def make_space(config: SpaceConfig, image_shape: tuple[int, int, int], num_class
                                 max_mutations=config.max_mutations)
     return CellSpace(image_shape, num_classes, budget, min_nodes=config.min_nodes, max_nodes=config.max_nodes,
                      channels=tuple(config.channels), stages=config.stages, edge_probability=config.edge_probability,
-                     max_mutations=config.max_mutations)
+                     max_mutations=config.max_mutations, readout=config.readout)
 
 
-def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device,
-                desc: str) -> tuple[TrainResult | None, float]:
-    """Train ``model`` with the trial's recipe and batch order: (result, validation accuracy), or (None, 0.0)
-    when training diverged."""
+def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, desc: str, *,
+                record_at: int | None = None) -> tuple[TrainResult | None, float, float | None]:
+    """Train ``model`` with the trial's recipe and batch order: (result, validation accuracy, validation accuracy
+    after optimizer step ``record_at`` — None when not asked), or (None, 0.0, 0.0) when training diverged.
+    Measuring at ``record_at`` changes nothing in the training (evaluation mode, no gradient, no random draw)."""
+    steps, at_prefix = 0, None
+
+    def record(_: torch.optim.Optimizer) -> None:
+        nonlocal steps, at_prefix
+        steps += 1
+        if steps == record_at:
+            at_prefix = evaluate(model, splits.val)["accuracy"]
+
     try:
         result = train(model, splits.train, trial.train, val_data=splits.val, seed=trial.data_seed, progress=False,
-                       desc=desc, device=device)
+                       desc=desc, device=device, post_step=record if record_at is not None else None)
     except TrainingDiverged:
-        return None, 0.0
-    return result, evaluate(model, splits.val)["accuracy"]
+        return None, 0.0, None if record_at is None else 0.0
+    return result, evaluate(model, splits.val)["accuracy"], at_prefix
+
+
+def prefix_steps(trial: SearchTrial, splits: Splits) -> int | None:
+    """The optimizer steps of the trial's training-curve prefix: ``prefix_fraction`` of the first epoch's
+    steps, rounded, at least 1 (None without a prefix)."""
+    fraction = trial.surrogate.prefix_fraction
+    if fraction is None:
+        return None
+    return max(1, round(fraction * math.ceil(len(splits.train[0]) / trial.train.batch_size)))
+
+
+def train_prefix(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, steps: int) -> float:
+    """Validation accuracy of ``model`` after the first ``steps`` optimizer steps of the trial's recipe and
+    batch order: the accuracy its full training records at that point (0.0 if it diverged)."""
+    try:
+        train(model, splits.train, trial.train, seed=trial.data_seed, progress=False, desc="prefix", device=device,
+              max_steps=steps)
+    except TrainingDiverged:
+        return 0.0
+    return evaluate(model, splits.val)["accuracy"]
+
+
+def training_flops(macs: int, trained: int, evaluated: int) -> float:
+    """Training compute of a network of ``macs`` multiply-accumulates per example: 2 FLOPs per MAC forward,
+    3× that for a forward and backward pass (Kaplan et al. 2020's 6N per token, per example here), over
+    ``trained`` training examples plus ``evaluated`` forward-only examples."""
+    return 2.0 * macs * (3 * trained + evaluated)
 
 
 def _evaluator(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device) -> Evaluate:
-    """``evaluate(genomes, indices)`` for :func:`assisted_search`: each network's validation accuracy."""
+    """``evaluate(genomes, indices)`` for :func:`assisted_search`: each network's validation accuracy (and its
+    prefix accuracy, with a ``prefix_fraction``), network-epochs and training FLOPs."""
+    record_at = prefix_steps(trial, splits)
+    n_train, n_val = len(splits.train[0]), len(splits.val[0])
 
     def one(genome: Any, index: int) -> dict[str, Any]:
         model = space.build(genome, trial.network_seed(index))
-        result, accuracy = train_alone(model, trial, splits, device, f"network {index}")
-        return {"accuracy": accuracy, "diverged": result is None, "seconds": result.seconds if result else math.nan,
-                "history": history_entries(result.history) if result else []}
+        result, accuracy, prefix = train_alone(model, trial, splits, device, f"network {index}", record_at=record_at)
+        epochs = result.epochs if result else 0
+        out = {"accuracy": accuracy, "diverged": result is None, "seconds": result.seconds if result else math.nan,
+               "history": history_entries(result.history) if result else []}
+        if record_at is None:
+            return out
+        # history: one validation pass per epoch, one after training, one at the prefix
+        flops = training_flops(space.cost(genome)["macs"], epochs * n_train, (epochs + 2) * n_val)
+        return out | {"prefix_accuracy": prefix, "network_epochs": epochs, "flops": flops}
 
     def cohort(genomes: list[Any], indices: list[int]) -> list[dict[str, Any]]:
         from sparsewire.cohorts import FeedForwardCohort, evaluate_cohort, iter_train_cohort
@@ -179,9 +277,31 @@ def _evaluator(space: SearchSpace, trial: SearchTrial, splits: Splits, device: t
                         "history": history_entries(result.history)}
         return out
 
-    if isinstance(space, FeedForwardSpace) and trial.train.grad_clip is None:
+    if isinstance(space, FeedForwardSpace) and trial.train.grad_clip is None and record_at is None:
         return cohort
     return lambda genomes, indices: [one(g, i) for g, i in zip(genomes, indices, strict=True)]
+
+
+def _prefix_screen(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device) -> PrefixScreen | None:
+    """predictor-ga's prefix stage (:class:`~sparsewire.architecture_search.assisted.PrefixScreen`): each candidate
+    trained for :func:`prefix_steps` steps, charged as that share of a full training."""
+    steps = prefix_steps(trial, splits)
+    if steps is None or trial.method != "predictor-ga" or not trial.surrogate.prefix_candidates:
+        return None
+    per_epoch = math.ceil(len(splits.train[0]) / trial.train.batch_size)
+    examples = min(steps * trial.train.batch_size, len(splits.train[0]))
+
+    def screen(genomes: list[Any], indices: list[int]) -> list[dict[str, Any]]:
+        out = []
+        for genome, index in zip(genomes, indices, strict=True):
+            start = time.perf_counter()
+            accuracy = train_prefix(space.build(genome, trial.network_seed(index)), trial, splits, device, steps)
+            out.append({"prefix_accuracy": accuracy, "network_epochs": steps / per_epoch,
+                        "flops": training_flops(space.cost(genome)["macs"], examples, len(splits.val[0])),
+                        "seconds": time.perf_counter() - start})
+        return out
+
+    return PrefixScreen(screen, steps / (per_epoch * trial.train.epochs))
 
 
 def lenet5_like(params: int, splits: Splits) -> tuple[nn.Module, float]:
@@ -231,8 +351,11 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "space": config.space,
                   "search": config.search, "train": config.train, "data_seed": config.data_seed,
                   "lenet5": config.lenet5, "threads": config.threads}
+        # the prefix stage is predictor-ga's: the other methods' ids do not depend on it
+        alone = config.surrogate.model_copy(update={"prefix_candidates": 0})
         # seeds outer: an interrupted study has every method at its first seeds
-        return [SearchTrial.model_validate({**shared, "method": method, "search_seed": seed})
+        return [SearchTrial.model_validate({**shared, "method": method, "search_seed": seed,
+                                            "surrogate": config.surrogate if method == "predictor-ga" else alone})
                 for seed in config.seeds for method in config.methods]
 
     def run_trial(self, trial: SearchTrial, context: TrialContext) -> dict[str, Any]:
@@ -241,14 +364,16 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         device = context.torch_device()
         splits = image_splits(trial.dataset)
         space = make_space(trial.space, splits.image_shape, splits.num_classes)
-        settings = AssistedConfig(method=trial.method, seed=trial.search_seed, **trial.search.model_dump())
+        settings = AssistedConfig(method=trial.method, seed=trial.search_seed, wl=trial.surrogate.wl,
+                                  prefix_candidates=trial.surrogate.prefix_candidates, **trial.search.model_dump())
         trial_id = config_hash({"study": self.name, **trial.model_dump()})
-        records = assisted_search(space, _evaluator(space, trial, splits, device), settings,
+        screen = _prefix_screen(space, trial, splits, device)
+        records = assisted_search(space, _evaluator(space, trial, splits, device), settings, prefix=screen,
                                   checkpoint=context.cache_dir / f"search-{trial_id}.json", progress=context.progress)
         searched = time.perf_counter() - start
         best = max(records, key=lambda r: r["accuracy"])
         model = space.build(space.from_key(best["genome"]), trial.network_seed(best["index"]))
-        _, retrained_val = train_alone(model, trial, splits, device, "best network")
+        _, retrained_val, _ = train_alone(model, trial, splits, device, "best network")
         row = {
             "dataset": trial.dataset.name, "space": space.kind, "method": trial.method,
             "search_seed": trial.search_seed, "networks": records, "search_seconds": searched,
@@ -260,10 +385,12 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         predicted = [r for r in records if r["predicted"] is not None]
         row["surrogate_spearman"] = rank_correlation([r["predicted"] for r in predicted], [r["accuracy"] for r in predicted])
         row["surrogate_pairs"] = len(predicted)
+        if trial.surrogate.prefix_fraction is not None:
+            row |= budget_spent(records, screen.trainings if screen is not None else [])
         if trial.lenet5 and len(splits.image_shape) == 3 and splits.image_shape[-1] in (28, 32):
             lenet, width = lenet5_like(best["params"], splits)
             lenet = reseeded(lenet, trial.search_seed)
-            _, lenet_val = train_alone(lenet, trial, splits, device, "lenet5")
+            _, lenet_val, _ = train_alone(lenet, trial, splits, device, "lenet5")
             row |= {"lenet5_width": width, "lenet5_params": sum(p.numel() for p in lenet.parameters()),
                     "lenet5_val_accuracy": lenet_val, "lenet5_test_accuracy": evaluate(lenet, splits.test)["accuracy"]}
         return row | {"trial_seconds": time.perf_counter() - start}
@@ -273,6 +400,15 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
 
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         return reports.report(table, out_dir)
+
+
+def budget_spent(records: list[dict[str, Any]], prefix_trainings: list[dict[str, Any]]) -> dict[str, Any]:
+    """A search's cost: networks trained fully, prefix trainings, network-epochs and training FLOPs of both,
+    and the prefix trainings themselves (``prefix_trainings``)."""
+    trainings = [*records, *prefix_trainings]
+    return {"prefix_trainings": prefix_trainings, "networks_trained": len(records), "prefix_trained": len(prefix_trainings),
+            "network_epochs": float(sum(r["network_epochs"] for r in trainings)),
+            "train_flops": float(sum(r["flops"] for r in trainings))}
 
 
 def reseeded(model: nn.Module, seed: int) -> nn.Module:

@@ -91,6 +91,7 @@ class TrainResult:
     seconds: float = 0.0
     best_val_accuracy: float = math.nan
     stopped: str = "epochs"
+    steps: int = 0
 
 
 def train(
@@ -107,6 +108,7 @@ def train(
     on_epoch: Callable[[int, nn.Module], None] | None = None,
     post_step: Callable[[torch.optim.Optimizer], None] | None = None,
     device: str | torch.device | None = None,
+    max_steps: int | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` with ``config``; masks (if any) stay enforced after every step.
 
@@ -114,6 +116,8 @@ def train(
     ``on_epoch(epoch, model)`` is called after each epoch (epoch 1 first), e.g. to save a rewind point.
     ``post_step(optimizer)`` is called after every optimizer step (after the masks are re-applied), e.g. for
     the proximal step of a penalty (it reads the current learning rate from ``optimizer.param_groups``).
+    ``max_steps`` stops training after that many optimizer steps (``stopped == "max-steps"``; the epoch it stops
+    in adds no history row): the prefix of the same run, batch for batch.
 
     A non-finite loss (checked every step, at no cost) or weight (checked after every epoch) raises
     :class:`~sparsewire.errors.TrainingDiverged` carrying the epoch: a diverged network is not a result.
@@ -123,6 +127,8 @@ def train(
     shuffling stays on a CPU generator, so the batches are the same on every device. ``config.precision``
     ``bf16`` autocasts the forward pass.
     """
+    if max_steps is not None and max_steps < 1:
+        raise ValueError(f"max_steps must be at least 1 (got {max_steps})")
     if device is not None:
         model.to(resolve_device(device))
     where = model_device(model)
@@ -166,7 +172,13 @@ def train(
                     raise TrainingDiverged(epoch, f"loss is {value}", step=step)
                 total += value * len(target)
                 n += len(target)
+                result.steps += 1
+                if max_steps is not None and result.steps >= max_steps:
+                    result.stopped = "max-steps"
+                    break
             check_finite(model, epoch)
+            if result.stopped == "max-steps":
+                break
             row = {"epoch": epoch, "train_loss": total / max(n, 1), "lr": lr}
             if val is not None:
                 row.update({f"val_{k}": v for k, v in evaluate(model, val, loss_fn=loss_fn,

@@ -32,6 +32,13 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
         method_summary(table).to_markdown(index=False), "",
     ]
     parts += [comparisons(table), "", goals(table), ""]
+    spent = budget_table(table)
+    if not spent.empty:
+        parts += ["## Budget spent", "",
+                  "Per search, mean over seeds: networks trained fully, prefix trainings (predictor-ga's second "
+                  "screening stage), network-epochs of both (the budget: equal for every method), training GFLOPs "
+                  "(2 FLOPs per MAC, forward + backward = 3 forward passes, plus validation passes) and wall time.", "",
+                  spent.to_markdown(index=False), ""]
     baseline = surrogate_vs_size(table)
     if not baseline.empty:
         parts += ["## Does the surrogate know more than size?", "",
@@ -108,6 +115,20 @@ def surrogate_vs_size(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     out = pd.DataFrame(rows).groupby("method", sort=False).mean().round(2).reset_index()
     return out.rename(columns={"surrogate": "rho_surrogate", "parameters": "rho_parameters", "macs": "rho_macs"})
+
+
+def budget_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method: the search's cost in trainings, network-epochs, training FLOPs and minutes (searches that
+    recorded it, i.e. with a training-curve prefix)."""
+    if "network_epochs" not in table:
+        return pd.DataFrame()
+    part = table[table["network_epochs"].notna()]
+    grouped = part.groupby("method", sort=False)
+    return pd.DataFrame({
+        "networks_trained": grouped["networks_trained"].mean(), "prefix_trainings": grouped["prefix_trained"].mean(),
+        "network_epochs": grouped["network_epochs"].mean().round(2),
+        "train_gflops": (grouped["train_flops"].mean() / 1e9).round(1),
+        "search_minutes": (grouped["search_seconds"].mean() / 60).round(1)}).reset_index()
 
 
 def by_seed(table: pd.DataFrame, method: str) -> pd.Series:
