@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsewire.graphs.build import to_dag
-from sparsewire.graphs.errors import GraphError, GraphWarning
+from sparsewire.graphs.errors import GraphError, GraphWarning, InputBottleneckWarning
 from sparsewire.graphs.feedforward import GraphNetwork
 from sparsewire.graphs.priors import generate
 from sparsewire.masks import Masks
@@ -54,12 +54,16 @@ def dense_reference(net: GraphNetwork, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.filterwarnings("error::sparsewire.graphs.errors.GraphWarning")
 @pytest.mark.parametrize("generator, params", [("watts-strogatz", {"k": 4, "p": 0.5}), ("barabasi-albert", {"m": 2}),
                                                ("erdos-renyi", {"p": 0.15})])
 def test_network_equals_dense_reference(generator, params):
+    import warnings
+
     g = generate(generator, 30, seed=2, **params)
-    net = GraphNetwork(g, 12, 5, seed=1, outputs="sinks")  # every node reaches a sink: no dead nodes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphWarning)  # every node reaches a sink: no dead nodes
+        warnings.simplefilter("ignore", InputBottleneckWarning)  # BA under edge order has one source
+        net = GraphNetwork(g, 12, 5, seed=1, outputs="sinks")
     x = torch.randn(7, 12)
     torch.testing.assert_close(net(x).double(), dense_reference(net, x), rtol=1e-5, atol=1e-6)
 
@@ -122,3 +126,15 @@ def test_seeded_state_dict_deepcopy_pickle():
     assert to_dag(g, seed=5).edges == GraphNetwork(g, 6, 3, seed=5, orientation="random", outputs="sinks").dag.edges
     with pytest.raises(ValueError, match="input features"):
         a(torch.randn(4, 7))
+
+
+def test_an_input_bottleneck_narrower_than_the_outputs_is_warned_about():
+    ba = generate("barabasi-albert", 60, seed=0, m=2)
+    with pytest.warns(InputBottleneckWarning, match="attaches to 1 unit.*fewer than the 10 outputs.*orientation='random'"):
+        GraphNetwork(ba, 784, 10, outputs="sinks")  # edge order: node 0 is the only source
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphWarning)
+        wide = GraphNetwork(ba, 784, 10, outputs="sinks", inputs="first-layer", orientation="random", seed=3)
+    assert sum(len(units) for units in wide.input_units.values()) >= 10

@@ -6,6 +6,6 @@ Import the submodules directly (``from sparsewire.graphs.priors import generate`
 stays import-light.
 """
 
-from sparsewire.graphs.errors import GraphError, GraphWarning
+from sparsewire.graphs.errors import GraphError, GraphWarning, InputBottleneckWarning
 
-__all__ = ["GraphError", "GraphWarning"]
+__all__ = ["GraphError", "GraphWarning", "InputBottleneckWarning"]

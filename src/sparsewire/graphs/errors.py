@@ -11,3 +11,8 @@ class GraphError(SparsewireError, ValueError):
 
 class GraphWarning(UserWarning):
     """A graph was accepted but something was dropped or is unused (self-loops, dead nodes)."""
+
+
+class InputBottleneckWarning(GraphWarning):
+    """A graph network's input attaches to fewer units than it has outputs (see
+    :func:`~sparsewire.graphs.feedforward.warn_input_bottleneck`)."""

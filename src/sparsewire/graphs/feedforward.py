@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from sparsewire.graphs.build import GraphLayout, Orientation, orient
-from sparsewire.graphs.errors import GraphError, GraphWarning
+from sparsewire.graphs.errors import GraphError, GraphWarning, InputBottleneckWarning
 from sparsewire.masks import Masks
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
@@ -62,6 +62,18 @@ def check_paths(structure: GraphLayout, inputs: dict[int, list[int]], outputs: d
         warnings.warn(f"{dead} of {structure.dag.number_of_nodes()} nodes lie on no input→output path "
                       "(e.g. isolated nodes or other components); they are built but cannot affect the output",
                       GraphWarning, stacklevel=3)
+
+
+def warn_input_bottleneck(input_units: int, out_features: int, orientation: str) -> None:
+    """Warn when every input passes through fewer units than there are outputs: such a network cannot separate
+    ``out_features`` classes well whatever it learns (e.g. under edge-order orientation every Barabási–Albert
+    graph of networkx ≥ 2.6 has a single source, node 0; see benchmarks/results/prior-mnist-paper)."""
+    if input_units >= out_features:
+        return
+    hint = ("; under orientation='edge-order' a Barabási–Albert graph has one source: consider "
+            "orientation='random' or inputs='first-layer'") if orientation == "edge-order" else ""
+    warnings.warn(f"the input attaches to {input_units} unit(s), fewer than the {out_features} outputs: every input "
+                  f"passes through this bottleneck{hint}", InputBottleneckWarning, stacklevel=3)
 
 
 class GraphNetwork(nn.Module):
@@ -104,6 +116,7 @@ class GraphNetwork(nn.Module):
         self.input_units = self.structure.select(inputs, "sources")
         self.output_units = self.structure.select(outputs, "last-layer")
         check_paths(self.structure, self.input_units, self.output_units)
+        warn_input_bottleneck(sum(len(units) for units in self.input_units.values()), out_features, orientation)
 
         self.inputs = nn.ModuleDict({str(j): nn.Linear(in_features, sizes[j], bias=False) for j in self.input_units})
         self.edges = nn.ModuleDict({f"{i}_{j}": nn.Linear(sizes[i], sizes[j], bias=False) for i, j in self.structure.blocks})
