@@ -46,16 +46,16 @@ def best_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(seeds: list[int], threads: int, every_search: bool, epochs: int | None = None,
-        method: str | None = None, readout: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        method: str | None = None, readout: str | None = None, study: Path = STUDY) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test accuracy of each search's best genome and its LeNet-5 under the study's own seeds (``seed`` = -1,
     which must reproduce the recorded row; not with ``epochs``) and under each training seed; and the recorded
     rows. ``epochs`` replaces the recipe's epochs; ``method`` keeps that method's searches; ``readout`` rebuilds
     the genome with that read-out (LeNet-5 then matches its new parameter count; not reproduced either)."""
     torch.set_num_threads(threads)
-    study_type, config = load_config(STUDY / "study.yaml")
+    study_type, config = load_config(study / "study.yaml")
     trials = {(t.spec.method, t.spec.search_seed): t.spec for t in expand(study_type, config)
               if isinstance(t.spec, SearchTrial)}
-    table = ResultsStore.open_existing(STUDY).table()  # done rows, read-only
+    table = ResultsStore.open_existing(study).table()  # done rows, read-only
     table = table if method is None else table[table["method"] == method]
     chosen = table if every_search else best_rows(table)
     rows = []
@@ -134,12 +134,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="train both networks this many epochs (default: the study's recipe)")
     parser.add_argument("--method", help="only this method's searches")
     parser.add_argument("--readout", choices=["global-average", "flatten"], help="rebuild the genomes with this read-out")
+    parser.add_argument("--study", type=Path, default=STUDY, help="the search study folder (default: %(default)s)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     variant = (f"_{args.epochs}_epochs" if args.epochs else "") + (f"_{args.readout}" if args.readout else "")
-    args.out = args.out or STUDY / f"best_vs_lenet{variant}.md"
+    args.out = args.out or args.study / f"best_vs_lenet{variant}.md"
     start = time.perf_counter()
-    runs, table = run(args.seeds, args.threads, not args.best_only, args.epochs, args.method, args.readout)
+    runs, table = run(args.seeds, args.threads, not args.best_only, args.epochs, args.method, args.readout, args.study)
     minutes = (time.perf_counter() - start) / 60
     searches = per_search(runs, table)
     best = best_rows(table)[["method", "search_seed"]]
@@ -149,7 +150,8 @@ def main() -> None:
         "# Best found network vs LeNet-5 of equal parameter count, over training seeds", "",
         f"    python benchmarks/search_best_vs_lenet.py --seeds {' '.join(map(str, args.seeds))} --threads {args.threads}"
         + (" --best-only" if args.best_only else "") + (f" --epochs {args.epochs}" if args.epochs else "")
-        + (f" --method {args.method}" if args.method else "") + (f" --readout {args.readout}" if args.readout else ""), "",
+        + (f" --method {args.method}" if args.method else "") + (f" --readout {args.readout}" if args.readout else "")
+        + (f" --study {args.study.relative_to(ROOT) if args.study.is_relative_to(ROOT) else args.study}" if args.study != STUDY else ""), "",
         f"{platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
         f"{minutes:.1f} min ({len(runs)} trainings, {runs['seconds'].mean():.1f} s each on average). Each search's best "
         f"genome and a LeNet-5 scaled to its parameter count, trained with the study's recipe (its data, {args.epochs or 1} epoch(s) of "
