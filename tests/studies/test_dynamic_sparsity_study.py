@@ -229,3 +229,16 @@ def test_reinitialised_structures_are_trained_and_reported(shared_data, tmp_path
         assert row.reinit_test_accuracy_mean == pytest.approx(sum(accuracy) / 2)
     summary = reinit_table(table)  # the report's section
     assert list(summary["re-initialised"]) == [f"{100 * table.reinit_test_accuracy_mean.iloc[0]:.2f}"]
+
+
+def test_only_networks_with_batch_norm_carry_norm_recalibration_in_their_trials(shared_data):
+    from sparsewire.studies.common import ModelConfig, keeps_running_norms
+
+    assert keeps_running_norms(ModelConfig(name="resnet20-narrow"))
+    assert not keeps_running_norms(ModelConfig(name="lenet5")) and not keeps_running_norms(ModelConfig(name="mlp"))
+    models = [{"name": "mlp", "options": {"hidden": [16]}}, {"name": "resnet20-narrow"}]
+    study_type, config = validate(tiny(shared_data, models=models))
+    flags = {t.model.name: t.model_dump().get("recalibrate_norms") for t in study_type.trials(config)}
+    assert flags == {"mlp": None, "resnet20-narrow": True}  # the MLP's trial ids are those recorded before
+    study_type, config = validate(tiny(shared_data, models=models, recalibrate_norms=False))
+    assert all("recalibrate_norms" not in t.model_dump() for t in study_type.trials(config))

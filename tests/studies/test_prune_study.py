@@ -216,3 +216,24 @@ def test_pruning_at_initialisation(shared_data, tmp_path):
         validate(tiny(shared_data, prune_at="init", rewind="init"))
     _, default = validate(tiny(shared_data))
     assert all("prune_at" not in t.config for t in expand(study_type, default))
+
+
+def test_rows_of_trials_the_config_no_longer_expands_to_stay_stored_but_leave_reports(shared_data, tmp_path):
+    from sparsewire.results.report import load_table, write_report
+
+    small = {"methods": ["class-blinded"], "compressions": [0.5], "train": {"epochs": 1, "batch_size": 64},
+             "retrain": {"epochs": 1, "batch_size": 64}}
+    run(tiny(shared_data, **small), tmp_path)
+    first = set(load_table(tmp_path)[1]["trial_id"])
+    assert len(first) == 2 and ResultsStore(tmp_path).superseded_ids() == set()
+    said = []
+    study_type, parsed = validate(tiny(shared_data, **{**small, "compressions": [0.9]}))
+    run_study(study_type, parsed, tmp_path, progress=False, echo=said.append)
+    store = ResultsStore(tmp_path)
+    (stale,) = store.superseded_ids()  # the 0.5 trial; the unpruned baseline is a trial of both configs
+    assert stale in first and any("1 finished trials" in s and "left out of reports" in s for s in said)
+    assert len(store.table(include_superseded=True)) == 3 and len(store.table()) == 2
+    assert stale not in set(pd.read_csv(tmp_path / "results.csv")["trial_id"])
+    reported = set(load_table(tmp_path)[1]["trial_id"])
+    assert len(reported) == 2 and stale not in reported
+    assert "1 stored trials are not in this report" in write_report(tmp_path).read_text()

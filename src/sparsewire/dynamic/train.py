@@ -16,6 +16,7 @@ from sparsewire.dynamic.init import Distribution, sparse_init
 from sparsewire.dynamic.sparsity import DynamicSparsity, Schedule, steps_per_epoch
 from sparsewire.masks import Masks
 from sparsewire.training import TrainConfig, TrainResult, train
+from sparsewire.training.norms import recalibrate_norms as recalibrate
 
 STATIC = "static"
 """Algorithm name of a network whose random initial mask is never updated (frozen before the first step)."""
@@ -46,6 +47,7 @@ def train_sparse(
     val_data: Any = None,
     progress: bool = False,
     device: torch.device | str | None = None,
+    recalibrate_norms: bool = True,
 ) -> SparseRun:
     """Give ``model`` (freshly initialised, on the CPU) a random mask of ``density`` (``distribution``, drawn
     with a generator seeded by ``seed``), move it to ``device`` (``None``: stay on the CPU) and train it with
@@ -53,7 +55,9 @@ def train_sparse(
     freezing the mask after ``freeze_epoch`` epochs (``None``: never).
 
     DNW starts from the top-k ``|w|`` of the dense initialisation (its latent weights) instead of the random
-    mask. Training shuffles with ``seed``; the algorithm's random draws use ``seed + 1``.
+    mask. Training shuffles with ``seed``; the algorithm's random draws use ``seed + 1``. With
+    ``recalibrate_norms`` the batch-norm running statistics are re-estimated for the final mask on ``train_data``
+    (:func:`sparsewire.training.recalibrate_norms`; a no-op without batch norm).
     """
     masks = Masks(model)
     dense = {name: masks.parameter(name).detach().clone() for name in masks}
@@ -72,4 +76,6 @@ def train_sparse(
     result = train(model, train_data, config, val_data=val_data, seed=seed, masks=masks, **dyn.hooks(),
                    progress=progress, desc=f"{algorithm} d={density} freeze={freeze_epoch}")
     dyn.close()
+    if recalibrate_norms:
+        recalibrate(model, train_data, config.batch_size)
     return SparseRun(model, masks, dyn, result)

@@ -16,7 +16,8 @@ from sparsewire.results.store import ResultsStore
 
 
 def load_table(out_dir: str | Path) -> tuple[str, pd.DataFrame, ResultsStore]:
-    """The study type and the ``done`` rows of a study folder, read-only."""
+    """The study type and the ``done`` rows of a study folder, read-only: only rows of trials its config expands to
+    now (:meth:`~sparsewire.results.store.ResultsStore.superseded_ids` are left out)."""
     store = ResultsStore.open_existing(out_dir)
     study = store.meta("study")
     if study is None:
@@ -64,6 +65,11 @@ def write_report(out_dir: str | Path, *, include_diverged: bool = False, to: str
     lines = [f"# {store.meta('name', study)} — `{study}` study", ""]
     lines.append(f"{len(table)} finished trials, {len(diverged)} diverged (left out of every table), "
                  f"{len(failures)} failed. Config: `study.yaml`; all rows: `results.csv`.")
+    superseded = store.superseded_ids()
+    if superseded:
+        lines += ["", f"{len(superseded)} stored trials are not in this report: `study.yaml` no longer expands to "
+                  "them (the config, or a definition that changes what a trial computes, changed after they ran). "
+                  "They stay in `results.sqlite` only."]
     lines.append("")
     remarks = study_notes(study, store.meta("name", study), table)
     if remarks:

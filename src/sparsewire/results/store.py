@@ -160,6 +160,21 @@ class ResultsStore:
             )
 
     # ------------------------------------------------------------------ reading
+    def set_config_trials(self, trial_ids: list[str]) -> None:
+        """Record the ids of the trials the folder's config (``study.yaml``) expands to now (the runner does)."""
+        self.set_meta("config_trials", sorted(trial_ids))
+
+    def config_trials(self) -> set[str] | None:
+        """The ids recorded by :meth:`set_config_trials`; ``None`` for a store written before they were recorded."""
+        ids = self.meta("config_trials")
+        return None if ids is None else set(ids)
+
+    def superseded_ids(self) -> set[str]:
+        """Finished trials the config no longer expands to: their definition or the config changed since they
+        ran. They stay in the store but leave :meth:`table` (so reports, ``results.csv`` and ``predict``)."""
+        current = self.config_trials()
+        return set() if current is None else self.finished_ids() - current
+
     def finished_ids(self) -> set[str]:
         """Ids of finished trials, ``done`` or ``diverged`` (failed trials are retried on resume)."""
         with self._connect() as db:
@@ -180,10 +195,11 @@ class ResultsStore:
             return dict(db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status").fetchall())
 
     def table(self, include_failed: bool = False, *, include_diverged: bool = False,
-              study: str | None = None) -> pd.DataFrame:
+              study: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
         """One row per trial: ``trial_id``, ``status`` and the trial's result columns.
 
-        Only ``done`` trials unless ``include_diverged``/``include_failed``; only trials of ``study`` if given.
+        Only ``done`` trials unless ``include_diverged``/``include_failed``; only trials of ``study`` if given;
+        only trials of the config as last run (:meth:`config_trials`) unless ``include_superseded``.
         """
         statuses = ["done"] + ["diverged"] * include_diverged + ["failed"] * include_failed
         query = f"SELECT trial_id, status, row, error, finished FROM trials WHERE status IN ({','.join('?' * len(statuses))})"
@@ -193,8 +209,11 @@ class ResultsStore:
             params.append(study)
         with self._connect() as db:
             records = db.execute(query + " ORDER BY finished", params).fetchall()
+        current = None if include_superseded else self.config_trials()
         rows = []
         for trial_id, status, row, error, _ in records:
+            if current is not None and trial_id not in current:
+                continue
             data = {"trial_id": trial_id, "status": status}
             data.update(json.loads(row) if row else {})
             if error:

@@ -157,6 +157,18 @@ class ModelConfig(BaseModel):
         return options
 
 
+def keeps_running_norms(model: ModelConfig) -> bool:
+    """Whether the model has batch-norm layers that evaluate with running statistics. A named model is built on
+    the meta device to find out (no memory, no data); a factory model counts as having them."""
+    if model.factory is not None:
+        return True
+    from sparsewire.models import build_model
+    from sparsewire.training.norms import running_norms
+
+    with torch.device("meta"):
+        return bool(running_norms(build_model(model.name, (3, 32, 32), 10, **model.options)))
+
+
 class FurtherPruningOptions(BaseModel):
     """Structural robustness (Van Gelder et al. 2020) of each trial's final network: accuracy after
     removing each of ``further_pruning`` (fractions of the remaining weights) by ``further_pruning_method``,

@@ -27,6 +27,13 @@ dense first-round network after k epochs; its overlaps with the final ticket are
 "frozen after epoch k" trains that early-bird ticket once after k dense epochs
 (:func:`~sparsewire.pruning.lottery.early_bird_ticket`), its FLOPs saved counted against full IMP. Their
 trials carry no ``update_every``, ``drop_fraction`` or ``drop_schedule`` (none of them changes what they compute).
+
+Networks with batch norm (ResNet-20) have their running statistics re-estimated for the final mask before they
+are tested (``recalibrate_norms``, on by default; :func:`sparsewire.training.recalibrate_norms`): statistics
+averaged over the last steps mix the structures those steps had, which under DNW's every-step mask changes cost a
+narrow ResNet-20 14 points of test accuracy. The per-epoch validation accuracies in the history are measured
+during training, without recalibration. Further pruning removes weights without re-training and without
+recalibrating.
 """
 
 from __future__ import annotations
@@ -72,10 +79,11 @@ from sparsewire.studies.common import (
     ModelConfig,
     build,
     further_pruning_columns,
+    keeps_running_norms,
     load_splits,
 )
 from sparsewire.studies.trials import Recorded, TrialConfig
-from sparsewire.training import TrainConfig, TrainResult, batches, evaluate, train
+from sparsewire.training import TrainConfig, TrainResult, batches, evaluate, recalibrate_norms, train
 
 if TYPE_CHECKING:
     from sparsewire.studies.common import StudySplits
@@ -114,6 +122,10 @@ class DynamicSparsityConfig(FurtherPruningOptions, DeviceOption):
         "training from the rewound initial weights (imp_rounds + 1 trainings with the dense one)"))
     snip_batches: int = Field(8, ge=1, le=100_000, description=(
         "training batches (of train.batch_size) whose summed gradient scores the weights for algorithm snip"))
+    recalibrate_norms: bool = Field(True, description=(
+        "after training, re-estimate batch-norm running statistics with one pass over the training split for "
+        "the final mask (sparsewire.training.recalibrate_norms) before testing; only networks with batch norm "
+        "are affected, and only their trial ids carry it"))
 
     @field_validator("algorithms")
     @classmethod
@@ -175,6 +187,7 @@ class DynamicSparsityTrial(TrialConfig):
     freeze_epoch: int | None
     imp_rounds: Recorded[int | None] = None
     snip_batches: Recorded[int | None] = None
+    recalibrate_norms: Recorded[bool] = False
 
 
 @register
@@ -195,9 +208,10 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
                   **config.trial_options(), "reinit_seeds": config.reinit_seeds}
         out = []
         for model in config.models:
+            norms = {"recalibrate_norms": config.recalibrate_norms and keeps_running_norms(model)}
             for density in config.densities:
                 for seed in config.seeds:
-                    base = {**shared, "model": model, "density": density, "seed": seed}
+                    base = {**shared, "model": model, "density": density, "seed": seed, **norms}
                     if 0 in config.freeze_epochs:
                         out.append(DynamicSparsityTrial(**base, algorithm=STATIC, freeze_epoch=0))
                     for algorithm in config.algorithms:
@@ -214,6 +228,8 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
         splits = load_splits(trial.dataset)
         trainer = {"imp": _imp, "snip": _snip}.get(trial.algorithm, _dynamic)
         run = trainer(trial, splits, progress=context.progress, device=context.torch_device())
+        if trial.recalibrate_norms:
+            recalibrate_norms(run.model, splits.train, trial.train.batch_size)
         final = run.masks.state()
         overlaps = [compare_masks(m, final)["global"] for m in run.epoch_masks]
         jaccard = [o["jaccard"] for o in overlaps]
@@ -304,7 +320,8 @@ def _dynamic(trial: DynamicSparsityTrial, splits: StudySplits, *, progress: bool
         _seeded_model(trial, splits), splits.train, trial.train, val_data=splits.val, algorithm=trial.algorithm,
         density=trial.density, seed=trial.seed, distribution=trial.distribution,
         freeze_epoch=trial.freeze_epoch, update_every=trial.update_every,
-        drop_fraction=trial.drop_fraction, drop_schedule=trial.drop_schedule, progress=progress, device=device)
+        drop_fraction=trial.drop_fraction, drop_schedule=trial.drop_schedule, progress=progress, device=device,
+        recalibrate_norms=False)  # run_trial recalibrates, for every algorithm alike
     return SparseTraining(model, masks, [dyn.initial, *dyn.snapshots], dyn.replaced_per_epoch(),
                           sum(u.replaced > 0 for u in dyn.updates), freeze_savings(masks, dyn, splits.train, result.epochs),
                           result.epochs, result.seconds, result.history, trial.density, {}, [], {})
@@ -417,6 +434,8 @@ def reinit_columns(trial: DynamicSparsityTrial, splits: StudySplits, mask: dict[
         if device is not None:
             model.to(device)
         train(model, splits.train, trial.train, val_data=splits.val, seed=trial.seed, masks=masks, progress=False)
+        if trial.recalibrate_norms:
+            recalibrate_norms(model, splits.train, trial.train.batch_size)
         accuracies.append(evaluate(model, splits.test)["accuracy"])
     return {"reinit_test_accuracy": accuracies, "reinit_test_accuracy_mean": sum(accuracies) / len(accuracies)}
 

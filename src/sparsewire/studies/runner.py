@@ -285,6 +285,11 @@ def _run(store: ResultsStore, study_type: StudyType[Any, Any], config: BaseModel
     todo = [t for t in trials if t.trial_id not in finished]
     summary = StudySummary(out_dir, len(trials), len(trials) - len(todo), 0, 0, 0)
     echo(f"{study_type.name}: {len(trials)} trials, {summary.skipped} already finished, {len(todo)} to run -> {out_dir}")
+    store.set_config_trials([t.trial_id for t in trials])
+    superseded = store.superseded_ids()
+    if superseded:
+        echo(f"note: {len(superseded)} finished trials in {out_dir} are not trials of this config (it, or a definition "
+             "that changes what a trial computes, changed since they ran); they are kept but left out of reports")
     bar = tqdm(total=len(trials), initial=summary.skipped, desc="trials", unit="trial", disable=not progress)
     try:
         for outcome in executor(group_work(study_type, config, todo), out_dir, progress):

@@ -2,5 +2,7 @@
 
 from sparsewire.training.config import TrainConfig
 from sparsewire.training.loop import TrainResult, batches, evaluate, make_optimizer, train
+from sparsewire.training.norms import recalibrate_norms, running_norms
 
-__all__ = ["TrainConfig", "TrainResult", "batches", "evaluate", "make_optimizer", "train"]
+__all__ = ["TrainConfig", "TrainResult", "batches", "evaluate", "make_optimizer", "recalibrate_norms", "running_norms",
+           "train"]
