@@ -7,8 +7,10 @@ pruning. Columns:
 - dense: ``F.linear`` with the zeros;
 - torch CSR: :func:`sparsewire.inference.sparsify` (``torch.sparse`` CSR);
 - scipy CSR: scipy's CSR product for every layer;
+- numba CSR: the compiled CSR loops of :mod:`sparsewire.inference.compiled` for every layer (needs numba:
+  ``pip install sparsewire[kernels]``);
 - ours: :func:`sparsewire.inference.measured` (per layer and batch bucket the fastest of dense, CSR with
-  int64/int32 indices, BSR where blocks are sparse, scipy CSR; chosen before timing).
+  int64/int32 indices, BSR where blocks are sparse, scipy CSR and numba CSR; chosen before timing).
 
 All are timed in interleaved rounds in one process (median); speed-up = dense / method (> 1 is faster).
 
@@ -33,15 +35,15 @@ from sparsewire.layer_sparsity import measure_latency
 from sparsewire.models import MLP, lenet_300_100
 
 RESULTS = Path(__file__).parent / "results" / "sparse_inference.md"
-METHODS = ("dense", "torch CSR", "scipy CSR", "ours")
+METHODS = ("dense", "torch CSR", "scipy CSR", "numba CSR", "ours")
 
 
-class ScipyNet(nn.Module):
-    """The MLP with every layer through scipy's CSR product."""
+class KernelNet(nn.Module):
+    """The MLP with every layer through one candidate kernel (``scipy-csr``, ``numba-csr``)."""
 
-    def __init__(self, model: MLP) -> None:
+    def __init__(self, model: MLP, kernel: str) -> None:
         super().__init__()
-        self.kernels = [candidate_kernels(layer.weight, layer.bias)["scipy-csr"] for layer in model.layers]
+        self.kernels = [candidate_kernels(layer.weight, layer.bias)[kernel] for layer in model.layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -81,9 +83,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     load_before, start = os.getloadavg(), time.perf_counter()
-    header = ("| network | sparsity | batch | threads | " + " | ".join(f"{m} ms" for m in METHODS) +
-              " | torch CSR | scipy CSR | ours | ours chose (per layer) |")
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    header = ("| network | sparsity | batch | threads | " + " | ".join(f"{m} ms" for m in METHODS) + " | " +
+              " | ".join(METHODS[1:]) + " | ours chose (per layer) |")
+    lines = [header, "|---" * (4 + 2 * len(METHODS)) + "|"]
     w = args.width
     nets = [(f"{w}² layer", [w, w]), (f"3-layer {w}-wide MLP", [w, w, w, w])]
     for threads in args.threads:
@@ -94,7 +96,8 @@ def main() -> None:
                 for batch in (1, 16, 256):
                     ours = measured(model, batch_sizes=(batch,))
                     chosen = ", ".join(layer.choice[(batch,)] for layer in ours.layers)
-                    models = {"dense": model, "torch CSR": sparsify(model, 0.0), "scipy CSR": ScipyNet(model),
+                    models = {"dense": model, "torch CSR": sparsify(model, 0.0), "scipy CSR": KernelNet(model, "scipy-csr"),
+                              "numba CSR": KernelNet(model, "numba-csr"),
                               "ours": ours}
                     t = race(models, batch, sizes[0], args.rounds)
                     lines.append(row(label, sparsity, batch, threads, t, chosen))
@@ -108,7 +111,8 @@ def main() -> None:
         for batch in (1, 256):
             ours = measured(model, batch_sizes=(batch,))
             chosen = ", ".join(layer.choice[(batch,)] for layer in ours.layers)
-            models = {"dense": model, "torch CSR": sparsify(model, 0.0), "scipy CSR": ScipyNet(model), "ours": ours}
+            models = {"dense": model, "torch CSR": sparsify(model, 0.0), "scipy CSR": KernelNet(model, "scipy-csr"),
+                      "numba CSR": KernelNet(model, "numba-csr"), "ours": ours}
             t = race(models, batch, 784, 4 * args.rounds)
             lenet.append(row("LeNet-300-100", sparsity, batch, 1, t, chosen))
             print(lenet[-1], flush=True)

@@ -9,7 +9,9 @@ of two) and keeps the fastest (fastest of a few interleaved rounds):
 - ``csr`` / ``csr-int32``: ``F.linear`` on a torch CSR weight with int64 / int32 indices;
 - ``bsr-<b>``: torch block-sparse rows with ``b × b`` blocks, when the shape divides and at most half of the
   blocks hold a non-zero (unstructured sparsity fills nearly every block, and BSR then only loses);
-- ``scipy-csr``: scipy's CSR product (CPU, float32/float64, no autograd).
+- ``scipy-csr``: scipy's CSR product (CPU, float32/float64, no autograd);
+- ``numba-csr``: compiled CSR loops (:mod:`sparsewire.inference.compiled`; CPU, float32), when numba is installed
+  (``pip install sparsewire[kernels]``).
 
 A sparse kernel replaces ``dense`` only when its time is below ``margin`` × the dense time, so a
 measured layer is never slower than dense by more than the noise of the measurement. Choices are cached
@@ -29,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sparsewire.inference import compiled
 from sparsewire.masks import Masks
 
 Kernel = Callable[[torch.Tensor], torch.Tensor]
@@ -94,6 +97,8 @@ def candidate_kernels(weight: torch.Tensor, bias: torch.Tensor | None) -> dict[s
             return torch.from_numpy(out if b is None else out + b)
 
         kernels["scipy-csr"] = scipy_csr
+    if weight.device.type == "cpu" and weight.dtype == torch.float32 and weight.dim() == 2 and compiled.available():
+        kernels["numba-csr"] = compiled.numba_csr(weight, bias)
     return kernels
 
 
@@ -152,12 +157,13 @@ class Measured(nn.Module):
         self.choice: dict[tuple, str] = {}
         self.timings: dict[tuple, dict[str, float]] = {}
         self._kernels: dict[str, Kernel] | None = None
+        self._ready: dict[int, Kernel] = {}  # batch size of a 2-d input -> its chosen kernel (the fast path)
 
     def __getstate__(self) -> dict:  # kernels are closures: rebuilt on demand after unpickling
-        return {**self.__dict__, "_kernels": None}
+        return {**self.__dict__, "_kernels": None, "_ready": {}}
 
     def _apply(self, fn, recurse=True):  # moved or cast: kernels and choices no longer apply
-        self._kernels, self.choice = None, {}
+        self._kernels, self.choice, self._ready = None, {}, {}
         return super()._apply(fn, recurse)
 
     def _candidates(self) -> dict[str, Kernel]:
@@ -218,6 +224,11 @@ class MeasuredLinear(Measured):
         return candidate_kernels(self.weight, self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # the common case: one dict lookup per call once the batch size has been seen
+            kernel = self._ready.get(x.shape[0])
+            if kernel is None:
+                kernel = self._ready[x.shape[0]] = self.kernels()[self.choice.get(self._input_key(x)) or self.choose(x)]
+            return kernel(x)
         return self.run(x.reshape(-1, self.in_features)).reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
