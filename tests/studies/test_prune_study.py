@@ -219,7 +219,7 @@ def test_pruning_at_initialisation(shared_data, tmp_path):
 
 
 def test_rows_of_trials_the_config_no_longer_expands_to_stay_stored_but_leave_reports(shared_data, tmp_path):
-    from sparsewire.results.report import load_table, write_report
+    from sparsewire.results.report import load_table, notes, write_report
 
     small = {"methods": ["class-blinded"], "compressions": [0.5], "train": {"epochs": 1, "batch_size": 64},
              "retrain": {"epochs": 1, "batch_size": 64}}
@@ -237,3 +237,4 @@ def test_rows_of_trials_the_config_no_longer_expands_to_stay_stored_but_leave_re
     reported = set(load_table(tmp_path)[1]["trial_id"])
     assert len(reported) == 2 and stale not in reported
     assert "1 stored trials are not in this report" in write_report(tmp_path).read_text()
+    assert any("1 stored trials are not shown" in note for note in notes(tmp_path))

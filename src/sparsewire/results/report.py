@@ -32,9 +32,13 @@ def summary_table(out_dir: str | Path) -> pd.DataFrame:
 
 
 def notes(out_dir: str | Path) -> list[str]:
-    """The notes to read before a study folder's numbers (smoke test, groups at chance accuracy)."""
+    """The notes to read before a study folder's numbers (smoke test, groups at chance accuracy, rows of trials the
+    config no longer expands to)."""
     study, table, store = load_table(out_dir)
-    return study_notes(study, store.meta("name", study), table)
+    superseded = store.superseded_ids()
+    stale = [f"{len(superseded)} stored trials are not shown: the folder's config no longer expands to them (it, or "
+             "a definition that changes what a trial computes, changed after they ran)"] if superseded else []
+    return [*study_notes(study, store.meta("name", study), table), *stale]
 
 
 def diverged_table(out_dir: str | Path) -> pd.DataFrame:
