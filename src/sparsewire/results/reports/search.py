@@ -22,8 +22,11 @@ from sparsewire.results.format import as_list, mean_std
 
 def report(table: pd.DataFrame, out_dir: Path) -> str:
     """Markdown of the finished trials (plots written into ``out_dir``)."""
+    prefixes = "prefix_trained" in table and bool((table["prefix_trained"].fillna(0) > 0).any())
+    budget = ("network-epochs (a prefix training is charged as its fraction of an epoch)" if prefixes
+              else "trained networks")
     parts = [
-        "Architecture search at an equal budget of trained networks: `predictor-ga` (a genetic algorithm whose "
+        f"Architecture search at an equal budget of {budget}: `predictor-ga` (a genetic algorithm whose "
         "children are screened by a random forest retrained on every trained network), `ga` (every child "
         "trained) and `random`. Fitness = validation accuracy; *best test* is the test accuracy of each search's "
         "best network by validation accuracy (trained again with its seed). Accuracies in %, mean ± std over "
@@ -209,7 +212,8 @@ def plot_search(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.plot(np.arange(1, len(curve) + 1), curve, color=f"C{i}", alpha=0.3, linewidth=0.8)
         length = min(len(c) for c in curves)
         ax.plot(np.arange(1, length + 1), np.mean([c[:length] for c in curves], 0), color=f"C{i}", label=f"{method} (mean)")
-    ax.set_xlabel("networks trained")
+    prefixes = "prefix_trained" in table and bool((table["prefix_trained"].fillna(0) > 0).any())
+    ax.set_xlabel("networks trained fully (prefix trainings not counted)" if prefixes else "networks trained")
     ax.set_ylabel("best validation accuracy so far (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
