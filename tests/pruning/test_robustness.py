@@ -83,3 +83,33 @@ def test_bad_fractions_refused(bad):
 def test_data_driven_methods_refused():
     with pytest.raises(ValueError, match="no training data"):
         further_pruning(sparse_model(), data(), [0.5], method="obd")
+
+
+def test_recalibrated_points_re_estimate_batch_norm_on_each_pruned_copy_only():
+    from torch import nn
+
+    from sparsewire.training import recalibrate_norms
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 30), nn.BatchNorm1d(30), nn.ReLU(), nn.Linear(30, 4))
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(256, 20, generator=g)  # one batch of 256: the cumulative average is the plain mean
+    data = (x, x[:, :4].argmax(1))
+    recalibrate_norms(model, data)
+    Masks(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    got = further_pruning(model, data, [0.5, 0.9], recalibrate_on=data)
+    want = []
+    for f in (0.5, 0.9):
+        copy = pruned_further(model, f)
+        recalibrate_norms(copy, data)
+        want.append(evaluate(copy, data)["accuracy"])
+    assert got == want
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # the model is untouched
+    stale = further_pruning(model, data, [0.9])
+    copy = pruned_further(model, 0.9)
+    with torch.no_grad():
+        hidden = copy[0](x)
+    recalibrate_norms(copy, data)
+    assert torch.allclose(copy[1].running_mean, hidden.mean(0), atol=1e-5)  # statistics of the pruned network
+    assert isinstance(stale[0], float)

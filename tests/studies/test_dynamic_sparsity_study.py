@@ -204,6 +204,21 @@ def test_further_pruning_is_recorded_and_reported(shared_data, tmp_path):
         assert accuracy[2] < 0.3  # no weight left: near chance
     report = write_report(tmp_path).read_text()
     assert "Robustness to further pruning" in report and (tmp_path / "further_pruning.png").exists()
+    assert "further_pruning_accuracy_recalibrated" not in table
+
+
+def test_further_pruning_with_recalibration_adds_a_column_and_new_ids_only_when_asked(shared_data, tmp_path):
+    from sparsewire.studies.runner import expand
+
+    plain = {t.trial_id for t in expand(*validate(tiny(shared_data, further_pruning=[0.5])))}
+    study_type, config = validate(tiny(shared_data, freeze_epochs=["none"], algorithms=["set"], further_pruning=[0.5],
+                                       further_pruning_recalibrate=True))
+    assert not {t.trial_id for t in expand(study_type, config)} & plain
+    run_study(study_type, config, tmp_path, **QUIET)
+    (row,) = pd.read_csv(tmp_path / "results.csv").itertuples()
+    # an MLP has no batch norm: recalibrating changes nothing
+    assert json.loads(row.further_pruning_accuracy_recalibrated) == json.loads(row.further_pruning_accuracy)
+    assert "batch-norm running statistics re-estimated" in write_report(tmp_path).read_text()
 
 
 def test_further_pruning_off_by_default_keeps_trial_ids(shared_data):

@@ -19,7 +19,7 @@ from sparsewire.masks import EmptyLayerWarning, Masks
 from sparsewire.masks.fractions import check_fraction
 from sparsewire.pruning.methods import resolve_method
 from sparsewire.pruning.prune import prune
-from sparsewire.training import evaluate
+from sparsewire.training import evaluate, recalibrate_norms
 
 
 def check_fractions(fractions: Sequence[float]) -> list[float]:
@@ -65,6 +65,8 @@ def further_pruning(
     *,
     method: str = "class-blinded",
     seed: int = 0,
+    recalibrate_on: Sequence[torch.Tensor] | None = None,
+    batch_size: int = 256,
 ) -> list[float]:
     """Accuracy of ``model`` on ``data`` after removing each fraction of its remaining weights, no re-training.
 
@@ -78,10 +80,19 @@ def further_pruning(
         fractions: fractions of the remaining weights to remove, each in (0, 1].
         method: a data-free pruning preset (``"class-blinded"``, ``"class-uniform"``, ``"random"``, …).
         seed: random source of the ``random`` method.
+        recalibrate_on: if given, training data on which each pruned copy's batch-norm running statistics are
+            re-estimated (:func:`sparsewire.training.recalibrate_norms`, batches of ``batch_size``) before it
+            is evaluated: what the removed weights cost the structure, rather than what they cost statistics
+            measured on the unpruned network. No weight changes.
 
     Returns:
         Accuracies in the (sorted) order of ``fractions``.
     """
     check_data_free(method)
-    return [evaluate(pruned_further(model, f, method=method, seed=seed), data)["accuracy"]
-            for f in check_fractions(fractions)]
+    accuracies = []
+    for f in check_fractions(fractions):
+        pruned = pruned_further(model, f, method=method, seed=seed)
+        if recalibrate_on is not None:
+            recalibrate_norms(pruned, recalibrate_on, batch_size)
+        accuracies.append(evaluate(pruned, data)["accuracy"])
+    return accuracies

@@ -176,6 +176,10 @@ class FurtherPruningOptions(BaseModel):
 
     further_pruning: list[float] = Field(default_factory=list)
     further_pruning_method: str = "class-blinded"
+    further_pruning_recalibrate: bool = Field(False, description=(
+        "also report further_pruning_accuracy_recalibrated: each further-pruned copy's batch-norm running "
+        "statistics re-estimated on the training split before it is tested (separates what the removed weights "
+        "cost the structure from stale statistics; no effect without batch norm)"))
 
     @field_validator("further_pruning")
     @classmethod
@@ -195,7 +199,9 @@ class FurtherPruningOptions(BaseModel):
         """What goes into each trial's config: nothing when unset, so earlier trial ids stay valid."""
         if not self.further_pruning:
             return {}
-        return {"further_pruning": self.further_pruning, "further_pruning_method": self.further_pruning_method}
+        recalibrate = {"further_pruning_recalibrate": True} if self.further_pruning_recalibrate else {}
+        return {"further_pruning": self.further_pruning, "further_pruning_method": self.further_pruning_method,
+                **recalibrate}
 
 
 class FurtherPruningTrial(Protocol):
@@ -208,23 +214,35 @@ class FurtherPruningTrial(Protocol):
     def further_pruning_method(self) -> str | None: ...
 
     @property
+    def further_pruning_recalibrate(self) -> bool: ...
+
+    @property
     def seed(self) -> int: ...
 
 
-def further_pruning_columns(model: nn.Module, data: tuple[torch.Tensor, ...], trial: FurtherPruningTrial) -> dict[str, Any]:
-    """The row's further-pruning columns for a trial with ``further_pruning``, ``further_pruning_method`` and
-    ``seed`` fields (from :meth:`FurtherPruningOptions.trial_options`)."""
+def further_pruning_columns(model: nn.Module, data: tuple[torch.Tensor, ...], trial: FurtherPruningTrial,
+                            train_data: tuple[torch.Tensor, ...] | None = None) -> dict[str, Any]:
+    """The row's further-pruning columns for a trial with ``further_pruning``, ``further_pruning_method``,
+    ``further_pruning_recalibrate`` and ``seed`` fields (from :meth:`FurtherPruningOptions.trial_options`);
+    ``train_data`` is what batch-norm statistics are recalibrated on when the trial asks for it."""
     if not trial.further_pruning:
         return {}
     from sparsewire.pruning.robustness import further_pruning
 
     assert trial.further_pruning_method is not None, "trial_options sets the method with the fractions"
 
-    return {
+    columns: dict[str, Any] = {
         "further_pruning_fractions": trial.further_pruning,
         "further_pruning_accuracy": further_pruning(model, data, trial.further_pruning,
                                                     method=trial.further_pruning_method, seed=trial.seed),
     }
+    if trial.further_pruning_recalibrate:
+        if train_data is None:
+            raise ValueError("further_pruning_recalibrate needs the training data to recalibrate on")
+        columns["further_pruning_accuracy_recalibrated"] = further_pruning(
+            model, data, trial.further_pruning, method=trial.further_pruning_method, seed=trial.seed,
+            recalibrate_on=train_data)
+    return columns
 
 
 @functools.lru_cache(maxsize=4)

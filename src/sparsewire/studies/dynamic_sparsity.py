@@ -179,6 +179,7 @@ class DynamicSparsityTrial(TrialConfig):
     drop_schedule: Literal["cosine", "constant"] | None
     further_pruning: Recorded[list[float]] = []
     further_pruning_method: Recorded[str | None] = None
+    further_pruning_recalibrate: Recorded[bool] = False
     reinit_seeds: Recorded[list[int]] = []
     model: ModelConfig
     density: float
@@ -255,7 +256,7 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
             **cost_columns(run.cost),
             **run.extra,
             **reinit_columns(trial, splits, final, device=context.torch_device()),
-            **further_pruning_columns(run.model, splits.test, trial),
+            **further_pruning_columns(run.model, splits.test, trial, splits.train),
             "train_seconds": run.seconds,
             "trial_seconds": time.perf_counter() - start,
             "history": mask_history(run.history, run.replaced, jaccard, run.history_density, **run.history_tags)

@@ -120,6 +120,7 @@ class PruneTrial(TrialConfig):
     prune_at: Recorded[Literal["trained", "init"]] = "trained"
     further_pruning: Recorded[list[float]] = []
     further_pruning_method: Recorded[str | None] = None
+    further_pruning_recalibrate: Recorded[bool] = False
     model: ModelConfig
     seed: int
     rewind: Rewind
@@ -267,7 +268,7 @@ class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
             "layer_density": {n: k / t for n, (k, t) in counts.items()},
             "empty_layers": masks.empty_layers(),
             "rounds": len(rounds),
-            **further_pruning_columns(model, splits.test, trial),
+            **further_pruning_columns(model, splits.test, trial, splits.train),
             "train_seconds": dense["seconds"],
             "retrain_seconds": retrain_seconds,
             "trial_seconds": time.perf_counter() - start,
