@@ -197,9 +197,12 @@ class Measured(nn.Module):
         self.choice[local] = CHOICES[key]
         return self.choice[local]
 
+    def kernel_for(self, x: torch.Tensor) -> Kernel:
+        """The kernel chosen for ``x``'s batch bucket (and image size), measured now if it is new."""
+        return self.kernels()[self.choice.get(self._input_key(x)) or self.choose(x)]
+
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        name = self.choice.get(self._input_key(x)) or self.choose(x)
-        return self.kernels()[name](x)
+        return self.kernel_for(x)(x)
 
     def chosen(self) -> str:
         return ", ".join(f"{k}: {v}" for k, v in sorted(self.choice.items()))
@@ -227,7 +230,7 @@ class MeasuredLinear(Measured):
         if x.dim() == 2:  # the common case: one dict lookup per call once the batch size has been seen
             kernel = self._ready.get(x.shape[0])
             if kernel is None:
-                kernel = self._ready[x.shape[0]] = self.kernels()[self.choice.get(self._input_key(x)) or self.choose(x)]
+                kernel = self._ready[x.shape[0]] = self.kernel_for(x)
             return kernel(x)
         return self.run(x.reshape(-1, self.in_features)).reshape(*x.shape[:-1], self.out_features)
 

@@ -30,8 +30,8 @@ def running_norms(model: nn.Module) -> list[_BatchNorm]:
 def recalibrate_norms(model: nn.Module, data: Sequence[torch.Tensor], batch_size: int = 256) -> int:
     """Reset the running statistics of every batch-norm layer of ``model`` and re-estimate them as the average of
     the batch statistics over one pass of ``data`` (aligned tensors, inputs first and targets last, in order,
-    batches of ``batch_size``, each batch weighted equally) with the weights and masks as they are now. The model's mode and the layers' momenta are
-    restored; nothing else changes (no gradients, no parameter updates).
+    batches of ``batch_size``, each batch weighted equally) with the weights and masks as they are now. The
+    model's mode and the layers' momenta are restored; nothing else changes (no gradients, no parameter updates).
 
     Returns the number of layers recalibrated: 0 (and no forward pass) when the model has none.
     """

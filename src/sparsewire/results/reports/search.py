@@ -20,10 +20,14 @@ from sparsewire.results.figures import plt, save
 from sparsewire.results.format import as_list, mean_std
 
 
+def _trained_prefixes(table: pd.DataFrame) -> bool:
+    """Whether any search trained training-curve prefixes (its budget is then network-epochs)."""
+    return "prefix_trained" in table and bool((table["prefix_trained"].fillna(0) > 0).any())
+
+
 def report(table: pd.DataFrame, out_dir: Path) -> str:
     """Markdown of the finished trials (plots written into ``out_dir``)."""
-    prefixes = "prefix_trained" in table and bool((table["prefix_trained"].fillna(0) > 0).any())
-    budget = ("network-epochs (a prefix training is charged as its fraction of an epoch)" if prefixes
+    budget = ("network-epochs (a prefix training is charged as its fraction of an epoch)" if _trained_prefixes(table)
               else "trained networks")
     parts = [
         f"Architecture search at an equal budget of {budget}: `predictor-ga` (a genetic algorithm whose "
@@ -212,8 +216,8 @@ def plot_search(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             ax.plot(np.arange(1, len(curve) + 1), curve, color=f"C{i}", alpha=0.3, linewidth=0.8)
         length = min(len(c) for c in curves)
         ax.plot(np.arange(1, length + 1), np.mean([c[:length] for c in curves], 0), color=f"C{i}", label=f"{method} (mean)")
-    prefixes = "prefix_trained" in table and bool((table["prefix_trained"].fillna(0) > 0).any())
-    ax.set_xlabel("networks trained fully (prefix trainings not counted)" if prefixes else "networks trained")
+    ax.set_xlabel("networks trained fully (prefix trainings not counted)" if _trained_prefixes(table)
+                  else "networks trained")
     ax.set_ylabel("best validation accuracy so far (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
