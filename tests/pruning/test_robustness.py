@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from sparsewire.masks import Masks
 from sparsewire.models import MLP
-from sparsewire.pruning import further_pruning, prune, pruned_further
+from sparsewire.pruning import further_pruning, further_pruning_with_recalibration, prune, pruned_further
 from sparsewire.training import evaluate
 
 
@@ -106,6 +106,9 @@ def test_recalibrated_points_re_estimate_batch_norm_on_each_pruned_copy_only():
         want.append(evaluate(copy, data)["accuracy"])
     assert got == want
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # the model is untouched
+    both = further_pruning_with_recalibration(model, data, [0.9, 0.5], data)  # one copy per fraction, both curves
+    assert both == (further_pruning(model, data, [0.5, 0.9]), want)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     stale = further_pruning(model, data, [0.9])
     copy = pruned_further(model, 0.9)
     with torch.no_grad():

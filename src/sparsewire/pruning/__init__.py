@@ -66,7 +66,7 @@ from sparsewire.pruning.lottery import Ticket, early_bird_ticket, find_ticket, r
 from sparsewire.pruning.methods import PRESETS, Method, known_methods, resolve_method
 from sparsewire.pruning.prune import check_compression, prune
 from sparsewire.pruning.rewind import reinitialize, rewind, snapshot
-from sparsewire.pruning.robustness import further_pruning, pruned_further
+from sparsewire.pruning.robustness import further_pruning, further_pruning_with_recalibration, pruned_further
 from sparsewire.pruning.schedule import gradual, iterative, one_shot, schedule
 from sparsewire.pruning.score import FunctionScore, RefittingScore, Score, score_function
 from sparsewire.pruning.scores import SCORES
@@ -96,6 +96,7 @@ __all__ = [
     "erk",
     "find_ticket",
     "further_pruning",
+    "further_pruning_with_recalibration",
     "gradual",
     "iterative",
     "keep_at_density",

@@ -89,10 +89,32 @@ def further_pruning(
         Accuracies in the (sorted) order of ``fractions``.
     """
     check_data_free(method)
-    accuracies = []
+    if recalibrate_on is None:
+        return [evaluate(pruned_further(model, f, method=method, seed=seed), data)["accuracy"]
+                for f in check_fractions(fractions)]
+    return further_pruning_with_recalibration(model, data, fractions, recalibrate_on, method=method, seed=seed,
+                                              batch_size=batch_size)[1]
+
+
+@torch.no_grad()
+def further_pruning_with_recalibration(
+    model: nn.Module,
+    data: tuple[torch.Tensor, ...],
+    fractions: Sequence[float],
+    recalibrate_on: Sequence[torch.Tensor],
+    *,
+    method: str = "class-blinded",
+    seed: int = 0,
+    batch_size: int = 256,
+) -> tuple[list[float], list[float]]:
+    """Both curves of :func:`further_pruning` from one pruned copy per fraction: accuracies with the batch-norm
+    statistics as trained, and after recalibrating them on ``recalibrate_on`` (each copy is pruned once, tested,
+    recalibrated and tested again). Equal to two calls of :func:`further_pruning`, at about half the cost."""
+    check_data_free(method)
+    as_trained, recalibrated = [], []
     for f in check_fractions(fractions):
         pruned = pruned_further(model, f, method=method, seed=seed)
-        if recalibrate_on is not None:
-            recalibrate_norms(pruned, recalibrate_on, batch_size)
-        accuracies.append(evaluate(pruned, data)["accuracy"])
-    return accuracies
+        as_trained.append(evaluate(pruned, data)["accuracy"])
+        recalibrate_norms(pruned, recalibrate_on, batch_size)
+        recalibrated.append(evaluate(pruned, data)["accuracy"])
+    return as_trained, recalibrated

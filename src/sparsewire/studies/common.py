@@ -227,21 +227,20 @@ def further_pruning_columns(model: nn.Module, data: tuple[torch.Tensor, ...], tr
     ``train_data`` is what batch-norm statistics are recalibrated on when the trial asks for it."""
     if not trial.further_pruning:
         return {}
-    from sparsewire.pruning.robustness import further_pruning
+    from sparsewire.pruning.robustness import further_pruning, further_pruning_with_recalibration
 
     assert trial.further_pruning_method is not None, "trial_options sets the method with the fractions"
-
-    columns: dict[str, Any] = {
-        "further_pruning_fractions": trial.further_pruning,
-        "further_pruning_accuracy": further_pruning(model, data, trial.further_pruning,
-                                                    method=trial.further_pruning_method, seed=trial.seed),
-    }
-    if trial.further_pruning_recalibrate:
-        if train_data is None:
-            raise ValueError("further_pruning_recalibrate needs the training data to recalibrate on")
-        columns["further_pruning_accuracy_recalibrated"] = further_pruning(
-            model, data, trial.further_pruning, method=trial.further_pruning_method, seed=trial.seed,
-            recalibrate_on=train_data)
+    method, fractions = trial.further_pruning_method, trial.further_pruning
+    columns: dict[str, Any] = {"further_pruning_fractions": fractions}
+    if not trial.further_pruning_recalibrate:
+        columns["further_pruning_accuracy"] = further_pruning(model, data, fractions, method=method, seed=trial.seed)
+        return columns
+    if train_data is None:
+        raise ValueError("further_pruning_recalibrate needs the training data to recalibrate on")
+    as_trained, recalibrated = further_pruning_with_recalibration(model, data, fractions, train_data, method=method,
+                                                                  seed=trial.seed)
+    columns["further_pruning_accuracy"] = as_trained
+    columns["further_pruning_accuracy_recalibrated"] = recalibrated
     return columns
 
 
