@@ -22,8 +22,9 @@ from sparsewire.studies.lock import HOLDER_NAME, LOCK_NAME, StudyLock
 
 
 def test_two_runs_on_one_folder(tmp_path, reber_data):
-    # the first run trains 40 trials of ~0.3 s each; the second starts once the first is working
-    config = write_config(tmp_path / "tiny.yaml", tiny_study(seeds=2, train={"epochs": 10, "batch_size": 50},
+    # the first run has 400 trials of ~0.3 s each (~2 min, far longer than the second run's start even on a
+    # loaded machine) and is interrupted once the second has been refused; the second starts once it is working
+    config = write_config(tmp_path / "tiny.yaml", tiny_study(seeds=20, train={"epochs": 10, "batch_size": 50},
                                                                   retrain={"epochs": 10, "batch_size": 50}))
     out = tmp_path / "study"
     first = start_cli(*run_args(config, out, reber_data), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
