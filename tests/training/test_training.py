@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -120,3 +121,34 @@ def test_max_steps_trains_exactly_the_prefix_of_the_same_run():
     assert all(torch.equal(prefix.state_dict()[k], snapshot[k]) for k in snapshot)
     with pytest.raises(ValueError, match="max_steps"):
         train(MLP([10, 3]), data, config, max_steps=0, progress=False)
+
+
+@pytest.mark.parametrize(("optimizer", "schedule", "steps"), [("adam", "cosine", 4), ("sgd", "plateau", 10),
+                                                               ("adamw", "cosine", 1)])
+def test_a_run_stopped_in_its_first_epoch_resumes_to_the_same_end(optimizer, schedule, steps):
+    # 10 steps per epoch: stop after `steps` (10: the whole first epoch), resume, and compare with never stopping
+    data, val = blobs(), blobs(100, seed=5)
+    config = TrainConfig(epochs=3, batch_size=64, optimizer=optimizer, schedule=schedule, momentum=0.9, lr=0.01)
+    torch.manual_seed(1)
+    whole = MLP([10, 16, 3])
+    prune(whole, 0.5, "random", generator=torch.Generator().manual_seed(0))  # masks stay enforced across the stop
+    resumed = copy.deepcopy(whole)
+    expected = train(whole, data, config, val_data=val, seed=4, progress=False)
+    first = train(resumed, data, config, val_data=val, seed=4, progress=False, max_steps=steps)
+    assert first.state is not None and first.state.steps == steps and first.history == []
+    rest = train(resumed, data, config, val_data=val, seed=4, progress=False, resume=first.state)
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in whole.state_dict().items())
+    assert rest.history == expected.history and (rest.steps, rest.epochs) == (expected.steps, expected.epochs)
+
+
+def test_resume_is_refused_outside_the_first_epoch():
+    data, config = blobs(), TrainConfig(epochs=3, batch_size=64)
+    torch.manual_seed(1)
+    model = MLP([10, 16, 3])
+    assert train(model, data, config, seed=4, progress=False, max_steps=12).state is None  # stopped in epoch 2
+    state = train(MLP([10, 16, 3]), data, config, seed=4, progress=False, max_steps=3).state
+    assert state is not None
+    with pytest.raises(ValueError, match="first epoch"):
+        train(model, blobs(100), config, seed=4, progress=False, resume=state)  # 2 steps per epoch
+    with pytest.raises(ValueError, match="must exceed"):
+        train(model, data, config, seed=4, progress=False, resume=state, max_steps=3)

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -83,8 +84,22 @@ def check_finite(model: nn.Module, epoch: int) -> None:
 
 
 @dataclass
+class TrainState:
+    """Where a training stopped by ``max_steps`` inside its first epoch stands: the optimizer steps taken, the
+    optimizer's state, the epoch's loss so far and the wall time. ``train(..., resume=state)`` on the same
+    model finishes it exactly as the uninterrupted run would have (same batches, same updates)."""
+
+    steps: int
+    optimizer: dict[str, Any]
+    loss_sum: float
+    examples: int
+    seconds: float
+
+
+@dataclass
 class TrainResult:
-    """What a training run did: per-epoch history, the epoch count and the wall time."""
+    """What a training run did: per-epoch history, the epoch count and the wall time; ``state`` (a
+    :class:`TrainState`) when ``max_steps`` stopped it inside its first epoch, None otherwise."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     epochs: int = 0
@@ -92,6 +107,7 @@ class TrainResult:
     best_val_accuracy: float = math.nan
     stopped: str = "epochs"
     steps: int = 0
+    state: TrainState | None = None
 
 
 def train(
@@ -109,6 +125,7 @@ def train(
     post_step: Callable[[torch.optim.Optimizer], None] | None = None,
     device: str | torch.device | None = None,
     max_steps: int | None = None,
+    resume: TrainState | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train_data`` with ``config``; masks (if any) stay enforced after every step.
 
@@ -117,7 +134,9 @@ def train(
     ``post_step(optimizer)`` is called after every optimizer step (after the masks are re-applied), e.g. for
     the proximal step of a penalty (it reads the current learning rate from ``optimizer.param_groups``).
     ``max_steps`` stops training after that many optimizer steps (``stopped == "max-steps"``; the epoch it stops
-    in adds no history row): the prefix of the same run, batch for batch.
+    in adds no history row): the prefix of the same run, batch for batch. Stopped inside the first epoch, the
+    result carries a :class:`TrainState`; ``resume=`` that state (same model, data, config and ``seed``, with
+    no other change to the model in between) continues the run to its end, identical to never stopping.
 
     A non-finite loss (checked every step, at no cost) or weight (checked after every epoch) raises
     :class:`~sparsewire.errors.TrainingDiverged` carrying the epoch: a diverged network is not a result.
@@ -138,6 +157,14 @@ def train(
     handle = masks.bind(optimizer) if masks is not None else None
     if masks is not None:
         masks.apply()
+    if resume is not None:
+        first_epoch = math.ceil(len(train_data[0]) / config.batch_size)
+        if not 1 <= resume.steps <= first_epoch:
+            raise ValueError(f"can resume only inside the first epoch ({first_epoch} steps), not after "
+                             f"{resume.steps} steps")
+        if max_steps is not None and max_steps <= resume.steps:
+            raise ValueError(f"max_steps ({max_steps}) must exceed the resumed run's {resume.steps} steps")
+        optimizer.load_state_dict(resume.optimizer)
     generator = torch.Generator().manual_seed(seed)
     cosine = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
@@ -154,8 +181,11 @@ def train(
     model.train()
     try:
         for epoch in bar:
-            total, n = 0.0, 0
-            for step, (*inputs, target) in enumerate(batches(train_data, config.batch_size, generator), 1):
+            total, n, skip = 0.0, 0, 0
+            if resume is not None and epoch == 1:
+                total, n, skip, result.steps = resume.loss_sum, resume.examples, resume.steps, resume.steps
+            epoch_batches = batches(train_data, config.batch_size, generator)
+            for step, (*inputs, target) in enumerate(epoch_batches[skip:], skip + 1):
                 inputs, target = to_device(inputs, where, non_blocking=True), to_device(target, where, non_blocking=True)
                 optimizer.zero_grad(set_to_none=True)
                 with autocast(where, config.precision):
@@ -175,6 +205,9 @@ def train(
                 result.steps += 1
                 if max_steps is not None and result.steps >= max_steps:
                     result.stopped = "max-steps"
+                    if epoch == 1:
+                        result.state = TrainState(result.steps, copy.deepcopy(optimizer.state_dict()), total, n,
+                                                  time.perf_counter() - start + (resume.seconds if resume else 0.0))
                     break
             check_finite(model, epoch)
             if result.stopped == "max-steps":
@@ -219,5 +252,5 @@ def train(
     if best_state is not None:
         model.load_state_dict(best_state)
     result.best_val_accuracy = best_acc if have_val else math.nan
-    result.seconds = time.perf_counter() - start
+    result.seconds = time.perf_counter() - start + (resume.seconds if resume is not None else 0.0)
     return result
