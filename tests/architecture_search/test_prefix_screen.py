@@ -117,3 +117,47 @@ def test_prefix_settings_are_checked():
 
     with pytest.raises(ValueError, match="prefix_accuracy"):
         assisted_search(SPACE, no_prefix, CONFIG, prefix=screen(), progress=False)
+
+
+def continuing():
+    """A screen whose prefix trainings the full evaluator continues: it remembers each number's genome."""
+    started: dict[int, str] = {}
+
+    def prefix(genomes, indices):
+        started.clear()  # a generation's unchosen prefix trainings are dropped
+        started.update({i: SPACE.key(g) for g, i in zip(genomes, indices, strict=True)})
+        return [{"prefix_accuracy": truth(g) - 0.05} for g in genomes]
+
+    def evaluate(genomes, indices):
+        out = []
+        for genome, index in zip(genomes, indices, strict=True):
+            continued = started.pop(index, None)
+            assert continued in (None, SPACE.key(genome)), "a number's prefix training belongs to the same genome"
+            out.append({"accuracy": truth(genome), "prefix_accuracy": truth(genome) - 0.05,
+                        "prefix_continued": continued is not None})
+        return out
+
+    return PrefixScreen(prefix, 0.25, continues=True), evaluate
+
+
+def test_a_continued_prefix_is_paid_once():
+    prefix, evaluate = continuing()
+    records = assisted_search(SPACE, evaluate, CONFIG, prefix=prefix, progress=False)
+    sizes = [sum(r["generation"] == g for r in records) for g in range(6)]
+    # 5 (gen 0); then 5 prefix trainings of which the 3 chosen are continued: 3 + 2 · 0.25 per generation;
+    # after gen 4 (19 spent) a prefix stage no longer fits, so gen 5 trains 1 network screened by structure
+    assert sizes == [5, 3, 3, 3, 3, 1]
+    assert len(records) + prefix.spent() == pytest.approx(20.0)
+    chosen = [t for t in prefix.trainings if t["chosen"]]
+    assert len(chosen) == 12 and all(t["continued"] for t in chosen)
+    assert not any(t.get("continued") for t in prefix.trainings if not t["chosen"])
+    by_number = {t["index"]: t["genome"] for t in prefix.trainings}
+    for r in records:  # every chosen network trains under its prefix training's number
+        assert by_number.get(r["index"], r["genome"]) == r["genome"]
+    numbers = [r["index"] for r in records] + [t["index"] for t in prefix.trainings if not t["chosen"]]
+    assert len(set(numbers)) == len(numbers)  # every network built has its own number
+
+
+def test_without_continuing_the_numbers_and_costs_are_as_before():
+    records = assisted_search(SPACE, full, CONFIG, prefix=screen(), progress=False)
+    assert [r["index"] for r in records] == list(range(len(records)))

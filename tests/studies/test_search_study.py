@@ -144,24 +144,37 @@ def test_prefix_is_recorded_at_its_step_without_changing_the_training(shared_dat
     _, plain, none = train_alone(space.build(genome, 5), trial, splits, cpu, "plain")
     _, final, at_prefix = train_alone(space.build(genome, 5), trial, splits, cpu, "recorded", record_at=steps)
     assert none is None and final == plain  # measuring the prefix changes nothing
-    assert at_prefix == train_prefix(space.build(genome, 5), trial, splits, cpu, steps)
-    assert at_prefix != train_prefix(space.build(genome, 5), trial, splits, cpu, steps + 1)
+    suspended = space.build(genome, 5)
+    accuracy, state = train_prefix(suspended, trial, splits, cpu, steps)
+    assert at_prefix == accuracy and state is not None and state.steps == steps
+    assert at_prefix != train_prefix(space.build(genome, 5), trial, splits, cpu, steps + 1)[0]
+    _, continued, _ = train_alone(suspended, trial, splits, cpu, "continued", resume=state)
+    assert continued == plain  # the prefix continued ends where the whole training ends
 
 
-def test_prefix_search_charges_its_prefix_trainings(shared_data, tmp_path):
+@pytest.mark.parametrize("continued", [True, False])
+def test_prefix_search_charges_its_prefix_trainings(shared_data, tmp_path, continued):
     study_type, config = validate(quick(shared_data, surrogate=PREFIX, lenet5=False, methods=["predictor-ga", "random"],
                                         search={"budget": 8, "population": 3, "offspring": 2, "candidates": 3,
-                                                "min_fit": 3, "trees": 10}))
+                                                "min_fit": 3, "trees": 10}, continue_prefix=continued))
+    trials = study_type.trials(config)
+    assert [t.prefix_continued for t in trials] == [continued, False]  # only predictor-ga has a prefix stage
     assert run_study(study_type, config, tmp_path, **QUIET).done == 2
     table = pd.read_csv(tmp_path / "results.csv").set_index("method")
     ours, random = table.loc["predictor-ga"], table.loc["random"]
     networks, trainings = json.loads(ours.networks), json.loads(ours.prefix_trainings)
     share = 2 / 7  # 2 of 7 steps of the one epoch
     assert ours.prefix_trained == len(trainings) > 0 and ours.networks_trained == len(networks) < 8
-    assert ours.network_epochs == pytest.approx(len(networks) + share * len(trainings))
+    paid = [t for t in trainings if not t.get("continued", False)]
+    assert ours.network_epochs == pytest.approx(len(networks) + share * len(paid))
     assert 8 - 1 < ours.network_epochs <= 8 and random.network_epochs == random.networks_trained == 8
     assert all(0 <= n["prefix_accuracy"] <= 1 for n in networks)
     assert ours.train_flops > 0 and {t["chosen"] for t in trainings} == {True, False}
+    chosen = [t for t in trainings if t["chosen"]]
+    assert all(t.get("continued", False) == continued for t in chosen)
+    if continued:  # each chosen network records the very prefix accuracy the screen saw, under the same number
+        by_number = {n["index"]: n for n in networks}
+        assert all(by_number[t["index"]]["prefix_accuracy"] == t["prefix_accuracy"] for t in chosen)
     with pytest.raises(Exception, match="prefix_fraction"):
         validate(quick(shared_data, surrogate={"prefix_candidates": 4}))
     with pytest.raises(Exception, match="must exceed search.offspring"):

@@ -22,7 +22,9 @@ Three methods spend the same budget of trained networks (``budget``):
 The budget is counted in full trainings: a network trained fully costs 1, a prefix training its
 :attr:`PrefixScreen.cost` (its share of a full training), so at equal ``budget`` every method spends the same
 network-epochs (the last generation shrinks to fit; a generation that cannot afford the prefix stage is
-screened by the structure surrogate alone).
+screened by the structure surrogate alone). With :attr:`PrefixScreen.continues` a chosen candidate's full
+training continues its prefix training (it keeps the candidate's number, so the same initialisation), and the
+prefix is paid once: a chosen candidate costs 1 in all, one not chosen its prefix share.
 
 Every network of a generation is handed to ``evaluate`` together (a cohort). For every method the surrogate
 is also fitted before each generation (once ``min_fit`` networks exist) and its prediction for each new
@@ -62,7 +64,9 @@ METHODS: tuple[Method, ...] = ("predictor-ga", "ga", "random")
 
 Evaluate = Callable[[list[Any], list[int]], list[dict[str, Any]]]
 """``evaluate(genomes, indices)`` trains the networks (``indices``: their numbers in the search, e.g. to seed
-them) and returns one dict per genome with at least ``accuracy`` (the fitness, e.g. validation accuracy)."""
+them) and returns one dict per genome with at least ``accuracy`` (the fitness, e.g. validation accuracy); with
+a continuing :class:`PrefixScreen` also ``prefix_continued`` (whether the network's prefix training was
+continued rather than repeated)."""
 
 
 @dataclass(frozen=True)
@@ -109,19 +113,23 @@ class PrefixScreen:
     prefix of its training and returns ``prefix_accuracy`` per genome (``indices``: the numbers the
     candidates would get if all were trained, in the structure surrogate's order, e.g. to seed them);
     ``cost`` is one prefix training as a share of a full training (the first quarter of a one-epoch
-    training: 0.25). :func:`assisted_search` logs every prefix training in ``trainings``."""
+    training: 0.25). :func:`assisted_search` logs every prefix training in ``trainings``. ``continues``: the
+    search's ``evaluate``, given a chosen candidate's number, continues that candidate's prefix training
+    instead of starting again (and says so with ``prefix_continued``), so its prefix is not paid twice."""
 
     evaluate: Evaluate
     cost: float
     trainings: list[dict[str, Any]] = field(default_factory=list)
+    continues: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.cost < 1:
             raise ValueError(f"a prefix must cost a share of a full training in (0, 1) (got {self.cost})")
 
     def spent(self) -> float:
-        """Full trainings' worth spent on prefix trainings so far."""
-        return self.cost * len(self.trainings)
+        """Full trainings' worth spent on prefix trainings so far, less those a full training continued (their
+        cost is part of that network's 1)."""
+        return self.cost * sum(1 for t in self.trainings if not t.get("continued", False))
 
 
 def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConfig, *,
@@ -129,8 +137,9 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
                     progress: bool = True) -> list[dict[str, Any]]:
     """Search ``space`` with ``config.method`` until ``config.budget`` full trainings' worth is spent.
 
-    Returns one record per fully trained network in training order: ``index``, ``generation``, ``genome`` (the
-    space's key), ``params``, ``macs``, ``predicted``/``predicted_std`` (the structure surrogate's, before
+    Returns one record per fully trained network in training order: ``index`` (the number ``evaluate`` got;
+    with a continuing prefix screen numbers also count prefix trainings, so they leave gaps), ``generation``,
+    ``genome`` (the space's key), ``params``, ``macs``, ``predicted``/``predicted_std`` (the structure surrogate's, before
     training; None while fewer than ``min_fit`` networks exist), ``screened`` (whether the surrogate chose it)
     and the evaluator's fields (``accuracy``, …; with a prefix stage also ``prefix_accuracy``, and
     ``predicted_prefix``/``predicted_prefix_std``: the second forest's, None where it did not choose).
@@ -167,8 +176,12 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
     while (room := math.floor(config.budget - spent() + 1e-9)) >= 1:
         size = min(config.population if generation == 0 else config.offspring, room)
         two_stage = two_stage_method and generation > 0 and prefix is not None
+        # a continuing screen's numbers count prefix trainings, so every network built gets its own
+        base = len(records) + (len(prefix.trainings) if prefix is not None and prefix.continues else 0)
         if two_stage and prefix is not None:
-            affordable = math.floor(config.budget - spent() - prefix.cost * config.prefix_candidates + 1e-9)
+            # continued, a chosen candidate pays only the rest of its training after the prefix stage
+            left = config.budget - spent() - prefix.cost * config.prefix_candidates
+            affordable = math.floor(left / (1 - prefix.cost if prefix.continues else 1) + 1e-9)
             two_stage = affordable >= 1
             size = min(size, affordable) if two_stage else size
         if generation == 0 or config.method == "random":
@@ -186,6 +199,7 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
         mean: list[float | None] = [None] * len(batch)
         std: list[float | None] = [None] * len(batch)
         second: dict[str, list[float | None]] = {}
+        indices = list(range(base, base + len(batch)))
         if surrogate is not None and batch:
             mu, sigma = surrogate.predict([features(space.key(g)) for g in batch])
             if screened:
@@ -194,15 +208,20 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
                 batch, mu, sigma = [batch[i] for i in order], mu[order], sigma[order]
                 if two_stage and prefix is not None and len(batch) > size:
                     chosen, second = _prefix_stage(space, batch, records, features, prefix, config, generation, size,
-                                                    acquisition)
+                                                    acquisition, base)
                     batch, mu, sigma = [batch[i] for i in chosen], mu[chosen], sigma[chosen]
+                    if prefix.continues:  # the chosen keep the numbers their prefix trainings had
+                        indices = [base + i for i in chosen]
             mean, std = [float(m) for m in mu], [float(s) for s in sigma]
         batch, mean, std = batch[:size], mean[:size], std[:size]
         if not batch:
             raise RuntimeError(f"the {space.kind} space yields no new genome within its budget {space.budget}; "
                                "widen the budget or the space")
-        indices = list(range(len(records), len(records) + len(batch)))
+        indices = indices[:len(batch)] if prefix is not None and prefix.continues else \
+            list(range(len(records), len(records) + len(batch)))
         results = evaluate(batch, indices)
+        if prefix is not None and prefix.continues:
+            _mark_continued(prefix, generation, indices, results)
         for k, (genome, index, m, s, result) in enumerate(zip(batch, indices, mean, std, results, strict=True)):
             if not math.isfinite(result["accuracy"]):
                 raise ValueError(f"network {index} has a non-finite accuracy {result['accuracy']}")
@@ -224,14 +243,24 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
     return records
 
 
+def _mark_continued(prefix: PrefixScreen, generation: int, indices: list[int], results: list[dict[str, Any]]) -> None:
+    """Flag the generation's prefix trainings whose full training continued them (``prefix_continued``)."""
+    continued = {i for i, r in zip(indices, results, strict=True) if r.get("prefix_continued", False)}
+    for training in prefix.trainings:
+        if training["generation"] == generation and training["index"] in continued:
+            training["continued"] = True
+
+
 def _prefix_stage(space: SearchSpace, candidates: list[Any], records: list[dict[str, Any]], features: SurrogateFeatures,
                   prefix: PrefixScreen, config: AssistedConfig, generation: int, size: int,
-                  acquisition: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[list[int], dict[str, list[float | None]]]:
-    """Train ``candidates`` for the prefix, rank them by a forest on features + prefix accuracy fitted on
-    ``records`` (their prefix accuracy recorded during full training): the ``size`` chosen positions, best
-    first, and the forest's mean and spread for them."""
+                  acquisition: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                  base: int) -> tuple[list[int], dict[str, list[float | None]]]:
+    """Train ``candidates`` (numbered from ``base``) for the prefix, rank them by a forest on features + prefix
+    accuracy fitted on ``records`` (their prefix accuracy recorded during full training): the ``size`` chosen
+    positions, best first, and the forest's mean and spread for them."""
     keys = [space.key(g) for g in candidates]
-    results = prefix.evaluate(candidates, list(range(len(records), len(records) + len(candidates))))
+    numbers = list(range(base, base + len(candidates)))
+    results = prefix.evaluate(candidates, numbers)
     accuracy = [float(r["prefix_accuracy"]) for r in results]
     forest = ForestSurrogate(config.trees, config.seed).fit(
         [features(r["genome"]) | {"prefix_accuracy": r["prefix_accuracy"]} for r in records],
@@ -239,7 +268,8 @@ def _prefix_stage(space: SearchSpace, candidates: list[Any], records: list[dict[
     mu, sigma = forest.predict([features(k) | {"prefix_accuracy": a} for k, a in zip(keys, accuracy, strict=True)])
     order = [int(i) for i in np.argsort(-acquisition(mu, sigma), kind="stable")[:size]]
     for i, (key, result) in enumerate(zip(keys, results, strict=True)):
-        prefix.trainings.append({"generation": generation, "genome": key, **space.cost(space.from_key(key)),
+        number = {"index": numbers[i]} if prefix.continues else {}
+        prefix.trainings.append({"generation": generation, **number, "genome": key, **space.cost(space.from_key(key)),
                                  "predicted_prefix": float(mu[i]), "chosen": i in order, **result})
     return order, {"mean": [float(mu[i]) for i in order], "std": [float(sigma[i]) for i in order]}
 

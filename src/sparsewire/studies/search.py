@@ -19,13 +19,18 @@ training-curve prefix: with ``prefix_fraction`` f every network's full training 
 accuracy after the first f of its first epoch (``prefix_accuracy``; measuring changes nothing in the training),
 and with ``prefix_candidates`` k predictor-ga trains the structure surrogate's top k children for exactly that
 prefix and lets a second forest (features + prefix accuracy) choose which to train fully. Prefix trainings are
-charged to the budget; each row reports the search's cost in network-epochs and training FLOPs.
+charged to the budget; each row reports the search's cost in network-epochs and training FLOPs. A chosen
+candidate's full training continues its prefix training (``continue_prefix``, the default: same
+initialisation, optimizer state and batches, so the prefix accuracy the screen saw is the one this run records,
+and the prefix is paid once); ``continue_prefix: false`` restarts it under the next record's initialisation, as
+searches before the option did.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,7 +65,7 @@ from sparsewire.studies.common import DatasetConfig, DeviceOption, _omit_unset, 
 from sparsewire.studies.identity import config_hash
 from sparsewire.studies.trials import Recorded
 from sparsewire.studies.trials import TrialConfig as TrialModel
-from sparsewire.training import TrainConfig, TrainResult, evaluate, train
+from sparsewire.training import TrainConfig, TrainResult, TrainState, evaluate, train
 
 
 class SpaceConfig(BaseModel):
@@ -151,6 +156,10 @@ class SearchStudyConfig(DeviceOption):
     lenet5: bool = Field(True, description="train a LeNet-5 of the best network's parameter count (image datasets)")
     threads: int = Field(1, ge=1)
     surrogate: SurrogateSettings = Field(default_factory=lambda: SurrogateSettings())
+    continue_prefix: bool = Field(True, description=(
+        "predictor-ga with a prefix stage: a chosen candidate's full training continues its prefix training (same "
+        "initialisation, optimizer state and batches), so its prefix is paid once; false repeats it from scratch "
+        "under another initialisation, as searches before this option did"))
 
     @model_validator(mode="after")
     def _prefix(self) -> SearchStudyConfig:
@@ -181,6 +190,7 @@ class SearchTrial(TrialModel):
     method: Literal["predictor-ga", "ga", "random"]
     search_seed: int
     surrogate: Recorded[SurrogateSettings] = SurrogateSettings()
+    prefix_continued: Recorded[bool] = False
 
     def network_seed(self, index: int) -> int:
         """The initialisation seed of network ``index`` of this search."""
@@ -199,10 +209,12 @@ def make_space(config: SpaceConfig, image_shape: tuple[int, int, int], num_class
 
 
 def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, desc: str, *,
-                record_at: int | None = None) -> tuple[TrainResult | None, float, float | None]:
+                record_at: int | None = None,
+                resume: TrainState | None = None) -> tuple[TrainResult | None, float, float | None]:
     """Train ``model`` with the trial's recipe and batch order: (result, validation accuracy, validation accuracy
     after optimizer step ``record_at`` — None when not asked), or (None, 0.0, 0.0) when training diverged.
-    Measuring at ``record_at`` changes nothing in the training (evaluation mode, no gradient, no random draw)."""
+    Measuring at ``record_at`` changes nothing in the training (evaluation mode, no gradient, no random draw).
+    ``resume``: the state a prefix training left ``model`` in (:func:`train_prefix`), continued to the end."""
     steps, at_prefix = 0, None
 
     def record(_: torch.optim.Optimizer) -> None:
@@ -213,7 +225,7 @@ def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: to
 
     try:
         result = train(model, splits.train, trial.train, val_data=splits.val, seed=trial.data_seed, progress=False,
-                       desc=desc, device=device, post_step=record if record_at is not None else None)
+                       desc=desc, device=device, post_step=record if record_at is not None else None, resume=resume)
     except TrainingDiverged:
         return None, 0.0, None if record_at is None else 0.0
     return result, evaluate(model, splits.val)["accuracy"], at_prefix
@@ -228,15 +240,28 @@ def prefix_steps(trial: SearchTrial, splits: Splits) -> int | None:
     return max(1, round(fraction * math.ceil(len(splits.train[0]) / trial.train.batch_size)))
 
 
-def train_prefix(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, steps: int) -> float:
+def train_prefix(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device,
+                 steps: int) -> tuple[float, TrainState | None]:
     """Validation accuracy of ``model`` after the first ``steps`` optimizer steps of the trial's recipe and
-    batch order: the accuracy its full training records at that point (0.0 if it diverged)."""
+    batch order — the accuracy its full training records at that point (0.0 if it diverged) — and the state to
+    continue that training from (None if it diverged)."""
     try:
-        train(model, splits.train, trial.train, seed=trial.data_seed, progress=False, desc="prefix", device=device,
-              max_steps=steps)
+        result = train(model, splits.train, trial.train, seed=trial.data_seed, progress=False, desc="prefix",
+                       device=device, max_steps=steps)
     except TrainingDiverged:
-        return 0.0
-    return evaluate(model, splits.val)["accuracy"]
+        return 0.0, None
+    return evaluate(model, splits.val)["accuracy"], result.state
+
+
+@dataclass
+class Suspended:
+    """A candidate's prefix training, kept for its full training to continue: the genome's key, the model as
+    the prefix left it, the training state and the prefix accuracy."""
+
+    genome: str
+    model: nn.Module
+    state: TrainState
+    prefix_accuracy: float
 
 
 def training_flops(macs: int, trained: int, evaluated: int) -> float:
@@ -246,18 +271,31 @@ def training_flops(macs: int, trained: int, evaluated: int) -> float:
     return 2.0 * macs * (3 * trained + evaluated)
 
 
-def _evaluator(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device) -> Evaluate:
+def _evaluator(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device,
+               suspended: dict[int, Suspended] | None = None) -> Evaluate:
     """``evaluate(genomes, indices)`` for :func:`assisted_search`: each network's validation accuracy (and its
-    prefix accuracy, with a ``prefix_fraction``), network-epochs and training FLOPs."""
+    prefix accuracy, with a ``prefix_fraction``), network-epochs and training FLOPs. A network whose number is
+    in ``suspended`` (the prefix screen's, :func:`_prefix_screen`) continues that prefix training."""
     record_at = prefix_steps(trial, splits)
     n_train, n_val = len(splits.train[0]), len(splits.val[0])
 
     def one(genome: Any, index: int) -> dict[str, Any]:
-        model = space.build(genome, trial.network_seed(index))
-        result, accuracy, prefix = train_alone(model, trial, splits, device, f"network {index}", record_at=record_at)
+        kept = suspended.pop(index, None) if suspended is not None else None
+        if kept is not None and kept.genome != space.key(genome):
+            raise RuntimeError(f"network {index}'s prefix training was of another genome")
+        if kept is None:
+            model = space.build(genome, trial.network_seed(index))
+            result, accuracy, prefix = train_alone(model, trial, splits, device, f"network {index}",
+                                                   record_at=record_at)
+        else:
+            result, accuracy, _ = train_alone(kept.model, trial, splits, device, f"network {index}",
+                                              resume=kept.state)
+            prefix = kept.prefix_accuracy  # what this run recorded at that step, before it was suspended
         epochs = result.epochs if result else 0
         out = {"accuracy": accuracy, "diverged": result is None, "seconds": result.seconds if result else math.nan,
                "history": history_entries(result.history) if result else []}
+        if suspended is not None:
+            out["prefix_continued"] = kept is not None
         if record_at is None:
             return out
         # history: one validation pass per epoch, one after training, one at the prefix
@@ -282,9 +320,12 @@ def _evaluator(space: SearchSpace, trial: SearchTrial, splits: Splits, device: t
     return lambda genomes, indices: [one(g, i) for g, i in zip(genomes, indices, strict=True)]
 
 
-def _prefix_screen(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device) -> PrefixScreen | None:
+def _prefix_screen(space: SearchSpace, trial: SearchTrial, splits: Splits, device: torch.device,
+                   suspended: dict[int, Suspended]) -> PrefixScreen | None:
     """predictor-ga's prefix stage (:class:`~sparsewire.architecture_search.assisted.PrefixScreen`): each candidate
-    trained for :func:`prefix_steps` steps, charged as that share of a full training."""
+    trained for :func:`prefix_steps` steps, charged as that share of a full training. With the trial's
+    ``prefix_continued`` each candidate's state goes into ``suspended`` (emptied first: the previous generation's
+    unchosen candidates are dropped) for the evaluator to continue."""
     steps = prefix_steps(trial, splits)
     if steps is None or trial.method != "predictor-ga" or not trial.surrogate.prefix_candidates:
         return None
@@ -292,16 +333,20 @@ def _prefix_screen(space: SearchSpace, trial: SearchTrial, splits: Splits, devic
     examples = min(steps * trial.train.batch_size, len(splits.train[0]))
 
     def screen(genomes: list[Any], indices: list[int]) -> list[dict[str, Any]]:
+        suspended.clear()
         out = []
         for genome, index in zip(genomes, indices, strict=True):
             start = time.perf_counter()
-            accuracy = train_prefix(space.build(genome, trial.network_seed(index)), trial, splits, device, steps)
+            model = space.build(genome, trial.network_seed(index))
+            accuracy, state = train_prefix(model, trial, splits, device, steps)
+            if trial.prefix_continued and state is not None:
+                suspended[index] = Suspended(space.key(genome), model, state, accuracy)
             out.append({"prefix_accuracy": accuracy, "network_epochs": steps / per_epoch,
                         "flops": training_flops(space.cost(genome)["macs"], examples, len(splits.val[0])),
                         "seconds": time.perf_counter() - start})
         return out
 
-    return PrefixScreen(screen, steps / (per_epoch * trial.train.epochs))
+    return PrefixScreen(screen, steps / (per_epoch * trial.train.epochs), continues=trial.prefix_continued)
 
 
 def lenet5_like(params: int, splits: Splits) -> tuple[nn.Module, float]:
@@ -354,8 +399,10 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         # the prefix stage is predictor-ga's: the other methods' ids do not depend on it
         alone = config.surrogate.model_copy(update={"prefix_candidates": 0})
         # seeds outer: an interrupted study has every method at its first seeds
+        continued = config.continue_prefix and config.surrogate.prefix_candidates > 0
         return [SearchTrial.model_validate({**shared, "method": method, "search_seed": seed,
-                                            "surrogate": config.surrogate if method == "predictor-ga" else alone})
+                                            "surrogate": config.surrogate if method == "predictor-ga" else alone,
+                                            "prefix_continued": continued and method == "predictor-ga"})
                 for seed in config.seeds for method in config.methods]
 
     def run_trial(self, trial: SearchTrial, context: TrialContext) -> dict[str, Any]:
@@ -367,8 +414,10 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         settings = AssistedConfig(method=trial.method, seed=trial.search_seed, wl=trial.surrogate.wl,
                                   prefix_candidates=trial.surrogate.prefix_candidates, **trial.search.model_dump())
         trial_id = config_hash({"study": self.name, **trial.model_dump()})
-        screen = _prefix_screen(space, trial, splits, device)
-        records = assisted_search(space, _evaluator(space, trial, splits, device), settings, prefix=screen,
+        suspended: dict[int, Suspended] = {}
+        screen = _prefix_screen(space, trial, splits, device, suspended)
+        evaluator = _evaluator(space, trial, splits, device, suspended if trial.prefix_continued else None)
+        records = assisted_search(space, evaluator, settings, prefix=screen,
                                   checkpoint=context.cache_dir / f"search-{trial_id}.json", progress=context.progress)
         searched = time.perf_counter() - start
         best = max(records, key=lambda r: r["accuracy"])
@@ -403,9 +452,10 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
 
 
 def budget_spent(records: list[dict[str, Any]], prefix_trainings: list[dict[str, Any]]) -> dict[str, Any]:
-    """A search's cost: networks trained fully, prefix trainings, network-epochs and training FLOPs of both,
-    and the prefix trainings themselves (``prefix_trainings``)."""
-    trainings = [*records, *prefix_trainings]
+    """A search's cost: networks trained fully, prefix trainings, network-epochs and training FLOPs of both
+    (a prefix training its full training continued counts once, in that network's record), and the prefix
+    trainings themselves (``prefix_trainings``)."""
+    trainings = [*records, *(t for t in prefix_trainings if not t.get("continued", False))]  # continued: in records
     return {"prefix_trainings": prefix_trainings, "networks_trained": len(records), "prefix_trained": len(prefix_trainings),
             "network_epochs": float(sum(r["network_epochs"] for r in trainings)),
             "train_flops": float(sum(r["flops"] for r in trainings))}
