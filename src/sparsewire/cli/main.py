@@ -46,6 +46,10 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-nodes", type=int, default=None,
                    help="largest graph a trial may build or read (default 10000; same as $SPARSEWIRE_MAX_NODES)")
     p.add_argument("--wait", action="store_true", help="if another run holds the study folder, wait for it to end")
+    p.add_argument("--save-models", action="store_true",
+                   help="keep every trained network in OUT/models/<trial id>.pt (from now on, for this folder); "
+                        "load one with sparsewire.studies.load_trial_model. Studies that hand over networks: prune, "
+                        "dynamic-sparsity, prior, reber-structure")
     p.add_argument("--force", action="store_true",
                    help="record this study in a folder that holds another study (its rows stay in the store; "
                         "rows of another study type are hidden from tables)")
@@ -99,7 +103,7 @@ def _run_study(args: argparse.Namespace) -> int:
     loggers = make_loggers(args.log, out, study_type.name)  # a missing package: one line, before any work
     executor = make_executor(args.workers, args.ray_address)
     summary = run_study(study_type, config, out, executor=executor, progress=not args.no_progress,
-                        force=args.force, wait=args.wait, loggers=loggers)
+                        force=args.force, wait=args.wait, loggers=loggers, save_models=args.save_models)
     print()
     _print_table(summary_table(out))
     _print_notes(out)

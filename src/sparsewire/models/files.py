@@ -64,9 +64,6 @@ def save_model(model: nn.Module, path: str | Path, spec: Mapping[str, Any] | Non
 
 def load_model(path: str | Path) -> nn.Module:
     """Rebuild the model saved by :func:`save_model` at ``path``, without unpickling any code."""
-    from sparsewire.masks import Masks
-    from sparsewire.masks.masks import MASK_SUFFIX
-
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"no such model file: {path}")
@@ -92,12 +89,21 @@ def load_model(path: str | Path) -> nn.Module:
         model = build_model(spec["name"], spec["input_shape"], spec["num_classes"], **spec.get("options", {}))
     except (KeyError, TypeError, ValueError) as err:
         raise ModelFileError(f"{path}: bad architecture spec ({err})") from err
-    masked = [k[: -len(MASK_SUFFIX)] for k in state if k.endswith(MASK_SUFFIX)]
+    return load_weights(model, state, f"{path}: the weights do not fit the architecture {spec['name']!r}")
+
+
+def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], misfit: str) -> nn.Module:
+    """Attach the masks ``state`` names (``*_mask`` entries the model lacks) and load ``state`` strictly into
+    ``model``; a state that does not fit raises :class:`~sparsewire.errors.ModelFileError` with ``misfit``."""
+    from sparsewire.masks import Masks
+    from sparsewire.masks.masks import MASK_SUFFIX
+
+    present = set(model.state_dict())
+    masked = [k[: -len(MASK_SUFFIX)] for k in state if k.endswith(MASK_SUFFIX) and k not in present]
     if masked:
         Masks(model, prunable=masked)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise ModelFileError(f"{path}: the weights do not fit the architecture {spec['name']!r} "
-                             f"({str(err).splitlines()[0]})") from err
+        raise ModelFileError(f"{misfit} ({str(err).splitlines()[0]})") from err
     return model

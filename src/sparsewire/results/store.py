@@ -175,6 +175,12 @@ class ResultsStore:
         current = self.config_trials()
         return set() if current is None else self.finished_ids() - current
 
+    def trial_config(self, trial_id: str) -> dict[str, Any] | None:
+        """The stored config (the trial's dict, with ``study``) of ``trial_id``; None if the store has no such trial."""
+        with self._connect() as db:
+            found = db.execute("SELECT config FROM trials WHERE trial_id = ?", (trial_id,)).fetchone()
+        return None if found is None else json.loads(found[0])
+
     def finished_ids(self) -> set[str]:
         """Ids of finished trials, ``done`` or ``diverged`` (failed trials are retried on resume)."""
         with self._connect() as db:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -24,12 +24,24 @@ TrialT = TypeVar("TrialT", bound=TrialModel)
 
 @dataclass(frozen=True)
 class TrialContext:
-    """Where a trial may write shared artefacts (e.g. a dense model reused by all trials of one seed)."""
+    """Where a trial may write shared artefacts (e.g. a dense model reused by all trials of one seed), and
+    where it hands over the networks it trained when the study keeps them (:meth:`keep_model`)."""
 
     out_dir: Path
     progress: bool = True
     device: str = "cpu"
     """``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``; see :meth:`torch_device`."""
+    save_models: bool = False
+    """Whether :meth:`keep_model` keeps anything (``sparsewire run --save-models``)."""
+    kept: dict[tuple[int, str], torch.nn.Module] = field(default_factory=dict)
+    """Networks handed over by :meth:`keep_model`, by (member, name), until the runner saves them."""
+
+    def keep_model(self, model: torch.nn.Module, *, member: int = 0, name: str = "final") -> None:
+        """Hand over a trained network for the runner to save as ``DIR/models/<trial id>.pt`` (``name`` other
+        than ``final``: ``<trial id>-<name>.pt``); ``member``: its position in a cohort's trials. Does nothing
+        unless the study keeps its models, so studies call it unconditionally."""
+        if self.save_models:
+            self.kept[(member, name)] = model
 
     def torch_device(self) -> torch.device:
         """The device to train on (``auto`` resolved)."""
@@ -62,6 +74,12 @@ class StudyType(ABC, Generic[ConfigT, TrialT]):
     @abstractmethod
     def trials(self, config: ConfigT) -> list[TrialT]:
         """The study's trials, each fully determining one trial (its dump is hashed into the trial id)."""
+
+    def model_for(self, trial: TrialT) -> torch.nn.Module:
+        """The untrained network ``trial`` trains (architecture, masks attached where the study attaches them at
+        build time): what :func:`sparsewire.studies.load_trial_model` loads kept weights into. Studies that hand
+        networks over (:meth:`TrialContext.keep_model`) implement it."""
+        raise NotImplementedError(f"the {self.name} study keeps no networks")
 
     def parse_trial(self, trial: TrialModel | Mapping[str, Any]) -> TrialT:
         """A trial as this study's :attr:`TrialConfig` (from the model itself or from its dict)."""

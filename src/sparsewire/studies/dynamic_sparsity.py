@@ -224,6 +224,9 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
                                 out.append(DynamicSparsityTrial(**base, algorithm=algorithm, freeze_epoch=freeze))
         return out
 
+    def model_for(self, trial: DynamicSparsityTrial) -> nn.Module:
+        return build(trial.model, load_splits(trial.dataset))
+
     def run_trial(self, trial: DynamicSparsityTrial, context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(trial.dataset)
@@ -232,6 +235,7 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
         if trial.recalibrate_norms:
             recalibrate_norms(run.model, splits.train, trial.train.batch_size)
         final = run.masks.state()
+        context.keep_model(run.model)
         overlaps = [compare_masks(m, final)["global"] for m in run.epoch_masks]
         jaccard = [o["jaccard"] for o in overlaps]
         return {

@@ -282,6 +282,9 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
                                seed=seed) for n in prior.sizes() for seed in config.seeds]
         return out
 
+    def model_for(self, trial: PriorTrial) -> torch.nn.Module:
+        return build_network(trial, load_splits(trial.dataset))
+
     def run_trial(self, trial: PriorTrial, context: TrialContext) -> dict[str, Any]:
         start = time.perf_counter()
         splits = load_splits(trial.dataset)
@@ -292,6 +295,7 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
                        device=context.torch_device())
         test, val = evaluate(net, splits.test)["accuracy"], evaluate(net, splits.val)["accuracy"]
         row = result_row(trial, net.cpu(), test, val, result)
+        context.keep_model(net)
         return row | {"cohort_size": 1, "trial_seconds": time.perf_counter() - start}
 
     def cohorts(self, config: PriorStudyConfig, trials: list[PriorTrial]) -> list[list[int]]:
@@ -348,6 +352,7 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
             alone = FeedForwardCohort([net])
             test, val = (evaluate_cohort(alone, data, 2048)[0]["accuracy"] for data in (splits.test, splits.val))
             assert isinstance(net, GraphNetwork), "iter_train_cohort yields the members it was given"
+            context.keep_model(net, member=index)
             yield index, result_row(trials[index], net.cpu(), test, val, result) | {
                 "cohort_size": len(models), "trial_seconds": result.seconds + time.perf_counter() - tick,
                 "cohort_wall_seconds": time.perf_counter() - start}

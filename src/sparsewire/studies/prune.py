@@ -206,6 +206,9 @@ class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
                                     rounds=config.gradual_rounds if sched == "gradual" else None))
         return out
 
+    def model_for(self, trial: PruneTrial) -> torch.nn.Module:
+        return build(trial.model, load_splits(trial.dataset))
+
     def run_trial(self, trial: PruneTrial, context: TrialContext) -> dict[str, Any]:
         splits = load_splits(trial.dataset)
         at_init = trial.prune_at == "init"
@@ -248,6 +251,7 @@ class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
             retrain_seconds += result.seconds
             history += history_entries(result.history, phase="retrain", round=0, density=masks.density())
         counts = masks.counts()
+        context.keep_model(model)
         return {
             "dataset": trial.dataset.name,
             "model": trial.model.name,

@@ -313,6 +313,9 @@ class ReberStructureStudy(StudyType[ReberStructureConfig, ReberStructureTrial]):
                     out += [ReberStructureTrial(**network, train_seed=s) for s in seeds]
         return out
 
+    def model_for(self, trial: ReberStructureTrial) -> torch.nn.Module:
+        return build_network(trial)[0]
+
     def run_trial(self, trial: ReberStructureTrial, context: TrialContext) -> dict[str, Any]:
         torch.set_num_threads(trial.threads)
         start = time.perf_counter()
@@ -323,6 +326,7 @@ class ReberStructureStudy(StudyType[ReberStructureConfig, ReberStructureTrial]):
                        progress=context.progress, desc=f"{trial.cell} {trial.generator} n={trial.nodes}", device=device)
         test = evaluate(model, splits.test, batch_size=trial.eval_batch_size, device=device)["accuracy"]
         model.cpu()
+        context.keep_model(model)
         return result_row(trial, model, features, caught, test, result) | {"trial_seconds": time.perf_counter() - start}
 
     def cohorts(self, config: ReberStructureConfig, trials: list[ReberStructureTrial]) -> list[list[int]]:
@@ -354,6 +358,7 @@ class ReberStructureStudy(StudyType[ReberStructureConfig, ReberStructureTrial]):
                 yield index, outcome
                 continue
             model, (features, caught), result, test, timing = outcome
+            context.keep_model(model, member=index)
             yield index, result_row(trials[index], model, features, caught, test, result) | timing
 
     def summary(self, table: pd.DataFrame) -> pd.DataFrame:

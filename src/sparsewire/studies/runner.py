@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDi
 from sparsewire.progress import progress as tqdm
 from sparsewire.provenance import record_environment
 from sparsewire.results import DB_NAME, ResultsStore
+from sparsewire.results.models import MODELS_DIR, model_path, weights_file
 from sparsewire.studies.base import StudyType, TrialContext
 from sparsewire.studies.builtin import get_study_type
 from sparsewire.studies.identity import config_hash
@@ -114,11 +116,30 @@ def expand(study_type: StudyType[Any, Any], config: BaseModel) -> list[Trial]:
 MAX_TRIALS = 100_000
 
 
+def _context(out_dir: str | Path, progress: bool, device: str) -> TrialContext:
+    return TrialContext(Path(out_dir), progress=progress, device=device,
+                        save_models=(Path(out_dir) / MODELS_DIR).is_dir())
+
+
+def _save_kept(context: TrialContext, member: int, trial_id: str) -> None:
+    """Save (atomically) and release the networks ``member`` of this context handed over."""
+    import torch
+
+    for (kept_member, name) in [key for key in context.kept if key[0] == member]:
+        model = context.kept.pop((kept_member, name))
+        path = model_path(context.out_dir, trial_id, name)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(weights_file(model, trial_id, name), temporary)  # weights only: loading runs no code
+        os.replace(temporary, path)
+
+
 def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> Outcome:
     """Run one trial in this process: ``done``, ``diverged`` (:class:`TrainingDiverged`) or ``failed`` (a crash)."""
     study_type = get_study_type(trial.study)
+    context = _context(out_dir, progress, trial.device)
     try:
-        row = study_type.run_trial(trial.typed(study_type), TrialContext(Path(out_dir), progress=progress, device=trial.device))
+        row = study_type.run_trial(trial.typed(study_type), context)
+        _save_kept(context, 0, trial.trial_id)
     except TrainingDiverged as err:
         return Outcome.diverged(trial, err.epoch, str(err))
     except Exception:  # noqa: BLE001 - a crashing trial is recorded, the study goes on
@@ -145,16 +166,16 @@ def execute_group(group: Group, out_dir: str | Path, progress: bool = False) -> 
     cohort fails the members that had not finished; they are retried on the next run."""
     study_type = get_study_type(group.study)
     pending = dict(enumerate(group.trials))
+    context = _context(out_dir, progress, group.trials[0].device)
     try:
-        for index, result in study_type.run_cohort([t.typed(study_type) for t in group.trials],
-                                                   TrialContext(Path(out_dir), progress=progress,
-                                                                device=group.trials[0].device)):
+        for index, result in study_type.run_cohort([t.typed(study_type) for t in group.trials], context):
             trial = pending.pop(index)
             if isinstance(result, TrainingDiverged):
                 yield Outcome.diverged(trial, result.epoch, str(result))
             elif isinstance(result, BaseException):
                 yield Outcome.failed(trial, "".join(traceback.format_exception(result, limit=8)))
             else:
+                _save_kept(context, index, trial.trial_id)
                 yield Outcome.done(trial, result)
     except Exception:  # noqa: BLE001 - a crashing cohort is recorded per member, the study goes on
         error = traceback.format_exc(limit=8)
@@ -247,6 +268,7 @@ def run_study(
     force: bool = False,
     wait: bool = False,
     loggers: Any = None,
+    save_models: bool = False,
 ) -> StudySummary:
     """Run every unfinished trial of ``config`` and record each row in ``out_dir`` as soon as it ends.
 
@@ -256,6 +278,9 @@ def run_study(
     none; ``force`` overrides). The folder is locked for the run (:class:`~sparsewire.studies.lock.StudyLock`):
     a second run on it raises :class:`~sparsewire.errors.StudyLocked`, or waits with ``wait=True``.
     ``loggers`` (:func:`sparsewire.loggers.make_loggers`) receive every ``done`` row once it is stored.
+    ``save_models`` creates ``out_dir/models``; while it exists, each trial trained here saves the networks its
+    study hands over (:meth:`TrialContext.keep_model`; load them with :func:`sparsewire.studies.load_trial_model`).
+    Trial ids do not change: saving changes no result.
     """
     out_dir = Path(out_dir)
     trials = expand(study_type, config)
@@ -264,6 +289,8 @@ def run_study(
     with StudyLock(out_dir, wait=wait):
         prepare_folder(study_type, config, out_dir, force=force)  # again, now that no other run can write
         _remove_stray_temporaries(out_dir)
+        if save_models:
+            (out_dir / MODELS_DIR).mkdir(exist_ok=True)
         store = ResultsStore(out_dir)
         store.set_meta("study", study_type.name)
         store.set_meta("name", getattr(config, "name", study_type.name))
@@ -274,7 +301,7 @@ def run_study(
 
 def _remove_stray_temporaries(out_dir: Path) -> None:
     """Temporary files of atomic writes that a killed run left (``.NAME.*.tmp``); safe under the lock."""
-    for folder in (out_dir, out_dir / "cache"):
+    for folder in (out_dir, out_dir / "cache", out_dir / MODELS_DIR):
         for path in folder.glob(".*.tmp"):
             path.unlink(missing_ok=True)
 
