@@ -42,8 +42,8 @@ For example, class-uniform except for a dense last layer:
 ...     return keep_per_layer(scores, masks, {**keep, last: int(masks[last].sum())})
 >>> ALLOCATIONS["last-dense"] = last_dense
 >>> masks = prune(MLP([8, 6, 2]), 0.4, "squared/last-dense")
->>> [int(m.sum()) for m in masks.values()]
-[29, 12]
+>>> tuple(int(m.sum()) for m in masks.values())
+(29, 12)
 >>> del SCORES["squared"], ALLOCATIONS["last-dense"]
 """
 
