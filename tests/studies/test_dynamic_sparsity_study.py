@@ -257,3 +257,22 @@ def test_only_networks_with_batch_norm_carry_norm_recalibration_in_their_trials(
     assert flags == {"mlp": None, "resnet20-narrow": True}  # the MLP's trial ids are those recorded before
     study_type, config = validate(tiny(shared_data, models=models, recalibrate_norms=False))
     assert all("recalibrate_norms" not in t.model_dump() for t in study_type.trials(config))
+
+
+def test_further_pruning_of_batch_norm_networks_warns_about_stale_statistics(shared_data):
+    import warnings
+
+    from sparsewire.studies.common import StaleStatisticsWarning
+
+    def warned(**extra):
+        study_type, config = validate(tiny(shared_data, further_pruning=[0.5], **extra))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            study_type.check(config)
+        return [w for w in caught if issubclass(w.category, StaleStatisticsWarning)]
+
+    resnet = [{"name": "resnet20-narrow"}]
+    (warning,) = warned(models=resnet)
+    assert "resnet20-narrow" in str(warning.message) and "further_pruning_recalibrate: true" in str(warning.message)
+    assert not warned(models=resnet, further_pruning_recalibrate=True)
+    assert not warned()  # the MLP has no batch norm

@@ -201,6 +201,7 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
         splits = load_splits(config.dataset)
         for model_cfg in config.models:
             Masks(build(model_cfg, splits))
+        config.warn_stale_norms(config.models)
 
     def trials(self, config: DynamicSparsityConfig) -> list[DynamicSparsityTrial]:
         shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "train": config.train,

@@ -181,6 +181,7 @@ class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
         splits = load_splits(config.dataset)  # a missing or corrupt dataset fails here, before any training
         for model_cfg in config.models:
             Masks(build(model_cfg, splits), prunable=config.prunable)  # unknown model or nothing prunable fails here
+        config.warn_stale_norms(config.models)
 
     def trials(self, config: PruneStudyConfig) -> list[PruneTrial]:
         shared = {"dataset": config.dataset, "dataset_identity": config.dataset.identity(), "train": config.train,
