@@ -217,8 +217,7 @@ def assisted_search(space: SearchSpace, evaluate: Evaluate, config: AssistedConf
         if not batch:
             raise RuntimeError(f"the {space.kind} space yields no new genome within its budget {space.budget}; "
                                "widen the budget or the space")
-        indices = indices[:len(batch)] if prefix is not None and prefix.continues else \
-            list(range(len(records), len(records) + len(batch)))
+        indices = indices[:len(batch)]
         results = evaluate(batch, indices)
         if prefix is not None and prefix.continues:
             _mark_continued(prefix, generation, indices, results)

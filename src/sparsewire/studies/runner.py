@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from sparsewire.atomic import write_text
+from sparsewire.atomic import replacing, write_text
 from sparsewire.errors import ConfigError, StoreError, StudyMismatch, TrainingDiverged
 from sparsewire.progress import progress as tqdm
 from sparsewire.provenance import record_environment
@@ -125,12 +124,10 @@ def _save_kept(context: TrialContext, member: int, trial_id: str) -> None:
     """Save (atomically) and release the networks ``member`` of this context handed over."""
     import torch
 
-    for (kept_member, name) in [key for key in context.kept if key[0] == member]:
-        model = context.kept.pop((kept_member, name))
-        path = model_path(context.out_dir, trial_id, name)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(weights_file(model, trial_id, name), temporary)  # weights only: loading runs no code
-        os.replace(temporary, path)
+    for key in [key for key in context.kept if key[0] == member]:
+        name = key[1]
+        with replacing(model_path(context.out_dir, trial_id, name), "wb") as out:
+            torch.save(weights_file(context.kept.pop(key), trial_id, name), out)  # weights only: loading runs no code
 
 
 def execute_trial(trial: Trial, out_dir: str | Path, progress: bool = False) -> Outcome:
