@@ -58,6 +58,16 @@ def test_cv_r2_separates_signal_from_noise():
     assert noise.mean() < 0.1
 
 
+def test_parallel_folds_give_the_same_scores_and_zero_jobs_is_refused():
+    table = synthetic(n=60)
+    x = table[FEATURE_NAMES].to_numpy()
+    y = table["test_accuracy"].to_numpy()
+    alone = cv_scores(x, y, "random-forest", folds=3, repeats=2)
+    np.testing.assert_array_equal(cv_scores(x, y, "random-forest", folds=3, repeats=2, jobs=2), alone)
+    with pytest.raises(PredictError, match="jobs"):
+        cv_scores(x, y, "random-forest", folds=3, repeats=2, jobs=0)
+
+
 def test_ablations_and_groups():
     table = synthetic()
     sets = feature_sets(FEATURE_NAMES)

@@ -29,6 +29,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="where prediction.md goes (default: the study folder)")
     p.add_argument("--include-diverged", action="store_true",
                    help="keep trials whose training diverged (they have no accuracy, so they count as dropped rows)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="cross-validation folds fitted at once (processes; -1: one per core). Results do not "
+                        "depend on it (default 1)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -48,7 +51,7 @@ def _predict(args: argparse.Namespace) -> int:
     results = predict_performance(table, features=features, target=args.target, by=args.by, predictors=predictors,
                                   folds=args.folds, repeats=args.repeats, seed=args.seed,
                                   ablations=not args.no_ablations, progress=not args.no_progress, runs=args.runs,
-                                  graph=args.graph)
+                                  graph=args.graph, jobs=args.jobs)
     source = Path(args.source)
     out = Path(args.out) if args.out else (source if source.is_dir() else source.parent)
     parts = ["sparsewire", "predict", args.source, "--target", args.target, "--folds", str(args.folds),

@@ -67,11 +67,13 @@ def predict_group(
     ablations: bool = True,
     progress: bool = False,
     graph_columns: Sequence[str] = (),
+    jobs: int = 1,
 ) -> GroupPrediction:
     """Correlations, CV R² per (feature set, predictor), importances and an out-of-fold scatter for one table.
 
     ``graph_columns`` (e.g. WL pattern frequencies, :mod:`sparsewire.performance_prediction.graph_kernel`) add the feature
     sets ``graph (WL)`` and ``all + graph (WL)``; correlations, importances and the scatter stay on ``features``.
+    ``jobs`` cross-validates that many folds at once (:func:`~sparsewire.performance_prediction.predictors.cv_scores`).
     """
     data, dropped = clean(table, [*features, *graph_columns], target)
     if data[target].nunique() < 2:
@@ -80,7 +82,8 @@ def predict_group(
     if graph_columns:
         sets["graph (WL)"] = list(graph_columns)
         sets["all + graph (WL)"] = [*features, *graph_columns]
-    cv = cv_table(data, sets, target, predictors, folds=folds, repeats=repeats, seed=seed, progress=progress)
+    cv = cv_table(data, sets, target, predictors, folds=folds, repeats=repeats, seed=seed, progress=progress,
+                  jobs=jobs)
     best = cv[cv["features"] == "all"].sort_values("r2_mean", ascending=False).iloc[0]["predictor"]
     x = data[list(features)].to_numpy(dtype=float)
     y = data[target].to_numpy(dtype=float)
@@ -105,6 +108,7 @@ def predict_performance(
     runs: str | None = None,
     recompute: bool = True,
     graph: str | None = None,
+    jobs: int = 1,
 ) -> list[GroupPrediction]:
     """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
 
@@ -122,6 +126,8 @@ def predict_performance(
     ``graph="wl"`` also scores predictors that read each row's graph (rebuilt from the row) through its
     Weisfeiler–Lehman pattern frequencies (:mod:`sparsewire.performance_prediction.graph_kernel`), alone and next to the 23
     features.
+
+    ``jobs`` fits that many cross-validation folds at once (-1: one per core); results do not depend on it.
     """
     for p in predictors:
         if p not in PREDICTORS:
@@ -142,7 +148,8 @@ def predict_performance(
 
     def predict(rows: pd.DataFrame, name: str) -> GroupPrediction:
         return predict_group(rows, features, target, group=name, predictors=predictors, folds=folds, repeats=repeats,
-                             seed=seed, ablations=ablations, progress=progress, graph_columns=graph_columns)
+                             seed=seed, ablations=ablations, progress=progress, graph_columns=graph_columns,
+                             jobs=jobs)
 
     if by is not None and by not in table.columns:
         raise PredictError(f"cannot group by {by!r}: no such column")

@@ -45,14 +45,19 @@ def _check_size(n: int, folds: int) -> None:
 
 
 def cv_scores(
-    x: np.ndarray, y: np.ndarray, predictor: str, *, folds: int = 5, repeats: int = 5, seed: int = 0
+    x: np.ndarray, y: np.ndarray, predictor: str, *, folds: int = 5, repeats: int = 5, seed: int = 0, jobs: int = 1
 ) -> np.ndarray:
-    """Out-of-fold R² of every fold of repeated k-fold CV (``folds × repeats`` values)."""
+    """Out-of-fold R² of every fold of repeated k-fold CV (``folds × repeats`` values).
+
+    ``jobs`` fits that many folds at once (joblib processes; -1: one per core). The scores do not depend on it:
+    every fold's regressor has its own fixed seed."""
     _check_size(len(y), folds)
     if repeats < 1:
         raise PredictError(f"repeats must be at least 1, got {repeats}")
     splitter = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-    return cross_val_score(make_predictor(predictor, seed), x, y, cv=splitter, scoring="r2")
+    if jobs == 0:
+        raise PredictError("jobs must be a positive number of processes or -1 (one per core), got 0")
+    return cross_val_score(make_predictor(predictor, seed), x, y, cv=splitter, scoring="r2", n_jobs=jobs)
 
 
 def cv_table(
@@ -65,16 +70,17 @@ def cv_table(
     repeats: int = 5,
     seed: int = 0,
     progress: bool = False,
+    jobs: int = 1,
 ) -> pd.DataFrame:
-    """R² (mean ± std over folds × repeats) for every (feature set, predictor)."""
+    """R² (mean ± std over folds × repeats) for every (feature set, predictor); ``jobs`` as in :func:`cv_scores`."""
     from sparsewire.progress import progress as tqdm
 
     y = table[target].to_numpy(dtype=float)
     rows = []
-    jobs = [(s, p) for s in feature_sets for p in predictors]
-    for set_name, predictor in tqdm(jobs, desc="cross-validation", disable=not progress, leave=False):
+    pairs = [(s, p) for s in feature_sets for p in predictors]
+    for set_name, predictor in tqdm(pairs, desc="cross-validation", disable=not progress, leave=False):
         x = table[list(feature_sets[set_name])].to_numpy(dtype=float)
-        scores = cv_scores(x, y, predictor, folds=folds, repeats=repeats, seed=seed)
+        scores = cv_scores(x, y, predictor, folds=folds, repeats=repeats, seed=seed, jobs=jobs)
         rows.append({"features": set_name, "n_features": x.shape[1], "predictor": predictor, "rows": len(y),
                      "r2_mean": float(scores.mean()), "r2_std": float(scores.std(ddof=1)), "fits": len(scores)})
     return pd.DataFrame(rows)
