@@ -104,6 +104,7 @@ def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
     assert (again.skipped, again.done, again.failed) == (2, 0, 1)  # failed trials are retried
     here = write_report(tmp_path).read_text()
     assert "Failed trials" in here and "trials per wall hour" in here
+    assert "(accuracy_vs_nodes.png)" in here and (tmp_path / "accuracy_vs_nodes.png").stat().st_size > 0
     # written elsewhere (--out), the report still reads the study's own store and prediction files
     (tmp_path / "prediction.md").write_text("# prediction\n")
     elsewhere = write_report(tmp_path, to=tmp_path / "elsewhere").read_text()

@@ -8,8 +8,10 @@ import os
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from sparsewire.results.figures import plt, save
 from sparsewire.results.store import DB_NAME
 
 
@@ -22,6 +24,11 @@ def report(table: pd.DataFrame, out_dir: Path) -> str:
         "One row per trained network: the 23 structural features of its prior graph and its test accuracy on "
         "the Reber test set (`test_limit` strings; the tables below give it in %, mean ± std over networks).", "",
         "## Accuracy per cell and generator", "", summary(table).to_markdown(index=False), "",
+    ]
+    if not table.empty:
+        plot = accuracy_vs_nodes(table, out_dir)
+        parts += [f"![accuracy vs nodes per cell]({plot.name})", ""]
+    parts += [
         "## Throughput", "", throughput(table, study_dir).to_markdown(index=False), "",
     ]
     prediction = study_dir / "prediction.md"
@@ -52,6 +59,33 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         out[c] = (100 * out[c]).round(2)
     out["train_s_mean"] = out["train_s_mean"].round(1)
     return out
+
+
+def accuracy_vs_nodes(table: pd.DataFrame, out_dir: Path) -> Path:
+    """``accuracy_vs_nodes.png``: test accuracy (%) against the prior's node count, one panel per cell, one colour
+    per generator (the number of its networks in the legend)."""
+    cells = sorted(table["cell"].unique())
+    columns = min(len(cells), 2)
+    rows = -(-len(cells) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax, cell in zip(axes.flat, cells, strict=False):
+        part = table[table["cell"] == cell]
+        for generator, points in part.groupby("generator", sort=True):
+            ax.scatter(points["nodes"], 100 * points["test_accuracy"], s=12, alpha=0.7,
+                       label=f"{generator} ({len(points)})")
+        ax.set_title(f"{cell}: {len(part)} networks", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    for ax in axes.flat[len(cells):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("prior graph nodes")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("test accuracy (%)")
+    low = float(np.nanmin(100 * table["test_accuracy"]))
+    axes.flat[0].set_ylim(max(0.0, low - 5), 101)
+    return save(fig, out_dir / "accuracy_vs_nodes.png", dpi=110)
 
 
 def throughput(table: pd.DataFrame, study_dir: Path) -> pd.DataFrame:
