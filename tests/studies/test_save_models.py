@@ -90,3 +90,15 @@ def test_pruned_and_prior_networks_are_kept(shared_data, tmp_path, study):
     for _, row in rows.iterrows():
         assert evaluate(load_trial_model(tmp_path, row["trial_id"]), test)["accuracy"] == \
             pytest.approx(row["test_accuracy"], abs=1e-9)
+
+
+def test_a_search_keeps_its_best_network(shared_data, tmp_path):
+    from sparsewire.studies.search import image_splits
+    from tests.studies.test_search_study import quick
+
+    study_type, config = validate(quick(shared_data, methods=["random"], lenet5=False))
+    run_study(study_type, config, tmp_path, save_models=True, **QUIET)
+    [row] = ResultsStore(tmp_path).table().to_dict("records")
+    model = load_trial_model(tmp_path, row["trial_id"])
+    assert sum(p.numel() for p in model.parameters()) == row["best_params"]
+    assert evaluate(model, image_splits(config.dataset).test)["accuracy"] == row["best_test_accuracy"]

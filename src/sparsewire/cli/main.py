@@ -49,7 +49,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-models", action="store_true",
                    help="keep every trained network in OUT/models/<trial id>.pt (from now on, for this folder); "
                         "load one with sparsewire.studies.load_trial_model. Studies that hand over networks: prune, "
-                        "dynamic-sparsity, prior, reber-structure")
+                        "dynamic-sparsity, prior, reber-structure, search (its best network)")
     p.add_argument("--force", action="store_true",
                    help="record this study in a folder that holds another study (its rows stay in the store; "
                         "rows of another study type are hidden from tables)")

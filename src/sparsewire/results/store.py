@@ -181,6 +181,12 @@ class ResultsStore:
             found = db.execute("SELECT config FROM trials WHERE trial_id = ?", (trial_id,)).fetchone()
         return None if found is None else json.loads(found[0])
 
+    def trial_result(self, trial_id: str) -> dict[str, Any] | None:
+        """The stored result row of ``trial_id``; None if the store has no such trial or it has no row (failed)."""
+        with self._connect() as db:
+            found = db.execute("SELECT row FROM trials WHERE trial_id = ?", (trial_id,)).fetchone()
+        return None if found is None or found[0] is None else json.loads(found[0])
+
     def finished_ids(self) -> set[str]:
         """Ids of finished trials, ``done`` or ``diverged`` (failed trials are retried on resume)."""
         with self._connect() as db:

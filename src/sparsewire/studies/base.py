@@ -75,10 +75,11 @@ class StudyType(ABC, Generic[ConfigT, TrialT]):
     def trials(self, config: ConfigT) -> list[TrialT]:
         """The study's trials, each fully determining one trial (its dump is hashed into the trial id)."""
 
-    def model_for(self, trial: TrialT) -> torch.nn.Module:
+    def model_for(self, trial: TrialT, result: Mapping[str, Any] | None = None) -> torch.nn.Module:
         """The untrained network ``trial`` trains (architecture, masks attached where the study attaches them at
         build time): what :func:`sparsewire.studies.load_trial_model` loads kept weights into. Studies that hand
-        networks over (:meth:`TrialContext.keep_model`) implement it."""
+        networks over (:meth:`TrialContext.keep_model`) implement it. ``result`` is the trial's stored row, for
+        studies whose network is chosen while the trial runs (``search``: its best genome)."""
         raise NotImplementedError(f"the {self.name} study keeps no networks")
 
     def parse_trial(self, trial: TrialModel | Mapping[str, Any]) -> TrialT:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -225,7 +225,7 @@ class DynamicSparsityStudy(StudyType[DynamicSparsityConfig, DynamicSparsityTrial
                                 out.append(DynamicSparsityTrial(**base, algorithm=algorithm, freeze_epoch=freeze))
         return out
 
-    def model_for(self, trial: DynamicSparsityTrial) -> nn.Module:
+    def model_for(self, trial: DynamicSparsityTrial, result: Mapping[str, Any] | None = None) -> nn.Module:
         return build(trial.model, load_splits(trial.dataset))
 
     def run_trial(self, trial: DynamicSparsityTrial, context: TrialContext) -> dict[str, Any]:

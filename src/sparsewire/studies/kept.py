@@ -37,9 +37,11 @@ def load_trial_model(study_dir: str | Path, trial_id: str, name: str = "final") 
         raise ModelFileError(f"{path} is not a weights file written by sparsewire run --save-models")
     if data.get("trial_id") != trial_id:
         raise ModelFileError(f"{path} holds the weights of trial {data.get('trial_id')!r}, not {trial_id!r}")
-    config = ResultsStore.open_existing(study_dir).trial_config(trial_id)
+    store = ResultsStore.open_existing(study_dir)
+    config = store.trial_config(trial_id)
     if config is None:
         raise ModelFileError(f"{Path(study_dir)}: results.sqlite has no trial {trial_id}, so its network cannot be rebuilt")
     study_type = get_study_type(config["study"])
-    model = study_type.model_for(study_type.parse_trial({k: v for k, v in config.items() if k != "study"}))
+    trial = study_type.parse_trial({k: v for k, v in config.items() if k != "study"})
+    model = study_type.model_for(trial, store.trial_result(trial_id))
     return load_weights(model, data["state"], f"{path}: the weights do not fit trial {trial_id}'s network").eval()

@@ -30,7 +30,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -282,7 +282,7 @@ class PriorStudy(StudyType[PriorStudyConfig, PriorTrial]):
                                seed=seed) for n in prior.sizes() for seed in config.seeds]
         return out
 
-    def model_for(self, trial: PriorTrial) -> torch.nn.Module:
+    def model_for(self, trial: PriorTrial, result: Mapping[str, Any] | None = None) -> torch.nn.Module:
         return build_network(trial, load_splits(trial.dataset))
 
     def run_trial(self, trial: PriorTrial, context: TrialContext) -> dict[str, Any]:

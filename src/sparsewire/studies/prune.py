@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -207,7 +208,7 @@ class PruneStudy(StudyType[PruneStudyConfig, PruneTrial]):
                                     rounds=config.gradual_rounds if sched == "gradual" else None))
         return out
 
-    def model_for(self, trial: PruneTrial) -> torch.nn.Module:
+    def model_for(self, trial: PruneTrial, result: Mapping[str, Any] | None = None) -> torch.nn.Module:
         return build(trial.model, load_splits(trial.dataset))
 
     def run_trial(self, trial: PruneTrial, context: TrialContext) -> dict[str, Any]:

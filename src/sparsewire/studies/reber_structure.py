@@ -313,7 +313,7 @@ class ReberStructureStudy(StudyType[ReberStructureConfig, ReberStructureTrial]):
                     out += [ReberStructureTrial(**network, train_seed=s) for s in seeds]
         return out
 
-    def model_for(self, trial: ReberStructureTrial) -> torch.nn.Module:
+    def model_for(self, trial: ReberStructureTrial, result: Mapping[str, Any] | None = None) -> torch.nn.Module:
         return build_network(trial)[0]
 
     def run_trial(self, trial: ReberStructureTrial, context: TrialContext) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -405,6 +406,14 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
                                             "prefix_continued": continued and method == "predictor-ga"})
                 for seed in config.seeds for method in config.methods]
 
+    def model_for(self, trial: SearchTrial, result: Mapping[str, Any] | None = None) -> torch.nn.Module:
+        """The search's best network (its genome and network number from the trial's ``result``), untrained."""
+        if result is None or "best_genome" not in result:
+            raise ValueError("a search trial's network is its best genome: the trial's result row is needed")
+        splits = image_splits(trial.dataset)
+        space = make_space(trial.space, splits.image_shape, splits.num_classes)
+        return space.build(space.from_key(result["best_genome"]), trial.network_seed(int(result["best_index"])))
+
     def run_trial(self, trial: SearchTrial, context: TrialContext) -> dict[str, Any]:
         torch.set_num_threads(trial.threads)
         start = time.perf_counter()
@@ -431,6 +440,7 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
             "best_test_accuracy": evaluate(model, splits.test)["accuracy"],
             "curve": list(np.maximum.accumulate([r["accuracy"] for r in records])),
         }
+        context.keep_model(model)  # the best genome's network, trained again alone: the one tested
         predicted = [r for r in records if r["predicted"] is not None]
         row["surrogate_spearman"] = rank_correlation([r["predicted"] for r in predicted], [r["accuracy"] for r in predicted])
         row["surrogate_pairs"] = len(predicted)
