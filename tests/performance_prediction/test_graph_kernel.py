@@ -48,7 +48,7 @@ def test_columns_are_frequencies_of_patterns_shared_by_enough_graphs():
     np.testing.assert_allclose(every[round0].sum(axis=1), 1.0)  # every node has one degree label
 
 
-def test_predict_scores_the_graph_reading_sets():
+def graph_table():
     rows = []
     for i in range(30):
         m = 1 + i % 3
@@ -57,13 +57,28 @@ def test_predict_scores_the_graph_reading_sets():
     table = pd.DataFrame(rows)
     from sparsewire.performance_prediction.recompute import recompute_features
 
-    table, _ = recompute_features(table.assign(**{"feature_convention": "stier2021"}), force=True)
+    return recompute_features(table.assign(**{"feature_convention": "stier2021"}), force=True)[0]
+
+
+def test_predict_scores_the_graph_reading_sets():
+    table = graph_table()
     [result] = predict_performance(table, graph="wl", predictors=["random-forest"], folds=3, repeats=1,
                                    ablations=False)
     sets = set(result.cv["features"])
     assert {"all", "graph (WL)", "all + graph (WL)"} <= sets
     wl = result.cv[result.cv["features"] == "graph (WL)"].iloc[0]
     assert wl["r2_mean"] > 0.5  # m (edges per new node) shows in the pattern mix
+
+
+def test_the_cli_prints_what_the_graph_adds(tmp_path, capsys):
+    from sparsewire.cli.main import main
+
+    graph_table().to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["predict", str(tmp_path / "rows.csv"), "--graph", "wl", "--predictors", "random-forest", "--folds",
+                 "3", "--repeats", "1", "--no-ablations", "--no-progress"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("all rows: 30 rows, best random-forest R2 = ") and "with the graph (WL) random-forest R2" in line
+    assert (tmp_path / "prediction.md").exists()
 
 
 def test_rows_without_graphs_are_refused():

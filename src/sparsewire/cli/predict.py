@@ -68,7 +68,11 @@ def _predict(args: argparse.Namespace) -> int:
         ceiling = "" if r.repeatability is None else (
             f" (structures; R2 ceiling {r.repeatability.mean_ceiling:.3f} on the mean, "
             f"{r.repeatability.icc:.3f} on single runs)")
+        graph = r.cv[r.cv["features"] == "all + graph (WL)"].sort_values("r2_mean", ascending=False)
+        with_graph = "" if graph.empty else (
+            f"; with the graph (WL) {graph.iloc[0]['predictor']} R2 = {graph.iloc[0]['r2_mean']:.3f} "
+            f"({graph.iloc[0]['r2_mean'] - best['r2_mean']:+.3f})")
         print(f"{r.group}: {r.rows} rows, best {best['predictor']} R2 = {best['r2_mean']:.3f} ± {best['r2_std']:.3f}"
-              + ceiling)
+              + with_graph + ceiling)
     print(f"Report: {write_prediction_report(results, out, command)}")
     return 0
