@@ -54,9 +54,9 @@ def cv_scores(
     _check_size(len(y), folds)
     if repeats < 1:
         raise PredictError(f"repeats must be at least 1, got {repeats}")
-    splitter = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     if jobs == 0:
         raise PredictError("jobs must be a positive number of processes or -1 (one per core), got 0")
+    splitter = RepeatedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     return cross_val_score(make_predictor(predictor, seed), x, y, cv=splitter, scoring="r2", n_jobs=jobs)
 
 

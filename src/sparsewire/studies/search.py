@@ -411,8 +411,8 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         if result is None or "best_genome" not in result:
             raise ValueError("a search trial's network is its best genome: the trial's result row is needed")
         splits = image_splits(trial.dataset)
-        space = make_space(trial.space, splits.image_shape, splits.num_classes)
-        return space.build(space.from_key(result["best_genome"]), trial.network_seed(int(result["best_index"])))
+        return _network(make_space(trial.space, splits.image_shape, splits.num_classes), trial, result["best_genome"],
+                        int(result["best_index"]))
 
     def run_trial(self, trial: SearchTrial, context: TrialContext) -> dict[str, Any]:
         torch.set_num_threads(trial.threads)
@@ -430,7 +430,7 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
                                   checkpoint=context.cache_dir / f"search-{trial_id}.json", progress=context.progress)
         searched = time.perf_counter() - start
         best = max(records, key=lambda r: r["accuracy"])
-        model = space.build(space.from_key(best["genome"]), trial.network_seed(best["index"]))
+        model = _network(space, trial, best["genome"], best["index"])
         _, retrained_val, _ = train_alone(model, trial, splits, device, "best network")
         row = {
             "dataset": trial.dataset.name, "space": space.kind, "method": trial.method,
@@ -459,6 +459,11 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
 
     def report(self, table: pd.DataFrame, out_dir: Path) -> str:
         return reports.report(table, out_dir)
+
+
+def _network(space: SearchSpace, trial: SearchTrial, genome: str, index: int) -> nn.Module:
+    """Network number ``index`` of a search: the genome with key ``genome``, initialised with that number's seed."""
+    return space.build(space.from_key(genome), trial.network_seed(index))
 
 
 def budget_spent(records: list[dict[str, Any]], prefix_trainings: list[dict[str, Any]]) -> dict[str, Any]:
