@@ -84,6 +84,22 @@ def test_ablations_and_groups():
     assert [r.rows for r in groups] == [120, 60, 60]
 
 
+def test_generator_only_baseline_tells_how_much_is_just_the_generator():
+    table = synthetic(n=120, noise=0.0)
+    rng = np.random.default_rng(1)
+    table["generator"] = np.where(np.arange(120) % 2 == 0, "barabasi-albert", "watts-strogatz")
+    table["test_accuracy"] = np.where(table["generator"] == "barabasi-albert", 0.8, 0.95) + rng.normal(0, 0.01, 120)
+    [result] = predict_performance(table, predictors=["bayesian-ridge"], repeats=1)
+    cv = result.cv.set_index("features")["r2_mean"]
+    assert cv["generator only"] > 0.9  # the generator explains almost all of the variance
+    assert result.cv.set_index("features").loc["generator only", "n_features"] == 2
+    one = table.assign(generator="barabasi-albert")
+    [alone] = predict_performance(one, predictors=["bayesian-ridge"], repeats=1)
+    assert "generator only" not in set(alone.cv["features"])  # one generator: no baseline
+    [plain] = predict_performance(table, predictors=["bayesian-ridge"], repeats=1, ablations=False)
+    assert set(plain.cv["features"]) == {"all"}
+
+
 def test_bad_input():
     table = synthetic(n=30)
     with pytest.raises(PredictError, match="lacks columns"):

@@ -72,7 +72,9 @@ def _predict(args: argparse.Namespace) -> int:
         with_graph = "" if graph.empty else (
             f"; with the graph (WL) {graph.iloc[0]['predictor']} R2 = {graph.iloc[0]['r2_mean']:.3f} "
             f"({graph.iloc[0]['r2_mean'] - best['r2_mean']:+.3f})")
+        alone = r.cv[r.cv["features"] == "generator only"].sort_values("r2_mean", ascending=False)
+        generator = "" if alone.empty else f"; the generator alone R2 = {alone.iloc[0]['r2_mean']:.3f}"
         print(f"{r.group}: {r.rows} rows, best {best['predictor']} R2 = {best['r2_mean']:.3f} ± {best['r2_std']:.3f}"
-              + with_graph + ceiling)
+              + with_graph + generator + ceiling)
     print(f"Report: {write_prediction_report(results, out, command)}")
     return 0

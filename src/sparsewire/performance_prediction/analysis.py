@@ -54,6 +54,18 @@ def feature_sets(features: Sequence[str], ablations: bool = True) -> dict[str, l
     return sets
 
 
+def with_generator_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with one 0/1 column ``generator=<name>`` per graph generator, and their names; ``[]`` when the
+    table has no ``generator`` column or only one generator.
+
+    The baseline ``generator only`` asks how much of a structure predictor's R² merely recognises which random
+    graph model built the network (on the Reber study, most of it: the generators' accuracy means differ)."""
+    if "generator" not in table.columns or table["generator"].nunique(dropna=True) < 2:
+        return table, []
+    dummies = pd.get_dummies(table["generator"], prefix="generator", prefix_sep="=", dtype=float)
+    return pd.concat([table, dummies], axis=1), list(dummies.columns)
+
+
 def predict_group(
     table: pd.DataFrame,
     features: Sequence[str],
@@ -71,14 +83,19 @@ def predict_group(
 ) -> GroupPrediction:
     """Correlations, CV R² per (feature set, predictor), importances and an out-of-fold scatter for one table.
 
+    With ``ablations`` and rows from several graph generators, the baseline ``generator only``
+    (:func:`with_generator_columns`) is scored too.
     ``graph_columns`` (e.g. WL pattern frequencies, :mod:`sparsewire.performance_prediction.graph_kernel`) add the feature
     sets ``graph (WL)`` and ``all + graph (WL)``; correlations, importances and the scatter stay on ``features``.
     ``jobs`` cross-validates that many folds at once (:func:`~sparsewire.performance_prediction.predictors.cv_scores`).
     """
-    data, dropped = clean(table, [*features, *graph_columns], target)
+    table, generator = with_generator_columns(table) if ablations else (table, [])
+    data, dropped = clean(table, [*features, *graph_columns, *generator], target)
     if data[target].nunique() < 2:
         raise PredictError(f"{group}: the target {target!r} is constant over {len(data)} rows; nothing to predict")
     sets = feature_sets(features, ablations)
+    if generator:
+        sets["generator only"] = generator
     if graph_columns:
         sets["graph (WL)"] = list(graph_columns)
         sets["all + graph (WL)"] = [*features, *graph_columns]
@@ -165,7 +182,8 @@ def predict_performance(
             continue
         keys = [by] if by is not None else []
         split = repeatability(part, features, target, keys=keys)
-        result = predict(average_runs(part, [*features, *graph_columns], target, keys=keys), name)
+        kept = [*keys, *(["generator"] if "generator" in part.columns else [])]
+        result = predict(average_runs(part, [*features, *graph_columns], target, keys=kept), name)
         result.repeatability = split
         out.append(result)
     for result in out:
