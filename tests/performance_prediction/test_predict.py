@@ -98,6 +98,12 @@ def test_generator_only_baseline_tells_how_much_is_just_the_generator():
     assert "generator only" not in set(alone.cv["features"])  # one generator: no baseline
     [plain] = predict_performance(table, predictors=["bayesian-ridge"], repeats=1, ablations=False)
     assert set(plain.cv["features"]) == {"all"}
+    within = predict_performance(table, by="cell, generator", predictors=["bayesian-ridge"], repeats=1, folds=3)
+    assert [r.group for r in within][:2] == ["all rows", "cell=gru, generator=barabasi-albert"]
+    assert [r.rows for r in within] == [120, 60, 60]  # gru rows are the even ones: all barabasi-albert
+    assert all("generator only" not in set(r.cv["features"]) for r in within[1:])  # one generator per group
+    with pytest.raises(PredictError, match="cannot group by 'colour'"):
+        predict_performance(table, by="cell,colour", predictors=["bayesian-ridge"], repeats=1)
 
 
 def test_bad_input():

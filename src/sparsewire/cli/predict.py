@@ -12,7 +12,8 @@ from sparsewire.cli.main import subcommand
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", help="study folder (results.sqlite / results.csv) or a CSV file")
     p.add_argument("--target", default="test_accuracy", help="accuracy column to predict (default: test_accuracy)")
-    p.add_argument("--by", default=None, help="also predict per value of this column (e.g. cell)")
+    p.add_argument("--by", default=None, help="also predict per value of this column (e.g. cell), or per combination of several, "
+                   "comma-separated (e.g. cell,generator)")
     p.add_argument("--features", default=None,
                    help="comma-separated feature columns (default: the 23 structural features present)")
     p.add_argument("--predictors", default=None,

@@ -127,7 +127,8 @@ def predict_performance(
     graph: str | None = None,
     jobs: int = 1,
 ) -> list[GroupPrediction]:
-    """:func:`predict_group` on the whole table and, with ``by``, on each of its groups.
+    """:func:`predict_group` on the whole table and, with ``by``, on each of its groups (``by`` names a column or
+    several, comma-separated: ``"cell,generator"`` predicts within each cell and generator).
 
     Rows recorded before issue 11 carry the earlier ``sparsewire-v1`` feature definitions; with
     ``recompute`` (default) the features of every row that names its graph (``reber-structure`` and
@@ -168,19 +169,23 @@ def predict_performance(
                              seed=seed, ablations=ablations, progress=progress, graph_columns=graph_columns,
                              jobs=jobs)
 
-    if by is not None and by not in table.columns:
-        raise PredictError(f"cannot group by {by!r}: no such column")
+    columns = [c.strip() for c in by.split(",") if c.strip()] if by is not None else []
+    for column in columns:
+        if column not in table.columns:
+            raise PredictError(f"cannot group by {column!r}: no such column")
     if runs is not None and runs not in table.columns:
         raise PredictError(f"no column {runs!r} naming repeated runs")
     parts = [("all rows", table)]
-    if by is not None:
-        parts += [(f"{by}={value}", part) for value, part in table.groupby(by, sort=True)]
+    if columns:
+        parts += [(", ".join(f"{c}={v}" for c, v in zip(columns, values if isinstance(values, tuple) else (values,),
+                                                         strict=True)), part)
+                  for values, part in table.groupby(columns, sort=True)]
     out = []
     for name, part in parts:
         if runs is None:
             out.append(predict(part, name))
             continue
-        keys = [by] if by is not None else []
+        keys = list(columns)
         split = repeatability(part, features, target, keys=keys)
         kept = [*keys, *(["generator"] if "generator" in part.columns else [])]
         result = predict(average_runs(part, [*features, *graph_columns], target, keys=kept), name)

@@ -78,4 +78,7 @@ def average_runs(table: pd.DataFrame, features: Sequence[str], target: str, *,
     """One row per structure: its ``keys``, ``features``, the mean ``target`` over its runs and ``runs``."""
     cols = _keys(features, keys)
     grouped = table.groupby(cols, sort=False, dropna=True)[target]
-    return grouped.mean().rename(target).to_frame().join(grouped.size().rename("runs")).reset_index()
+    means, runs = grouped.mean(), grouped.size()
+    # built at once: reset_index() inserts hundreds of key columns (WL patterns) one by one
+    return pd.concat([means.index.to_frame(index=False),
+                      pd.DataFrame({target: means.to_numpy(), "runs": runs.to_numpy()})], axis=1)
