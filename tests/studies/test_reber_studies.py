@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -103,12 +104,12 @@ def test_reber_structure_tiny_with_a_failing_prior(reber_dir, tmp_path):
     again = run(tiny_structure(reber_dir, priors), tmp_path)
     assert (again.skipped, again.done, again.failed) == (2, 0, 1)  # failed trials are retried
     here = write_report(tmp_path).read_text()
-    assert "Failed trials" in here and "trials per wall hour" in here
+    assert "Failed trials" in here and "trials per active wall hour" in here
     assert "(accuracy_vs_nodes.png)" in here and (tmp_path / "accuracy_vs_nodes.png").stat().st_size > 0
     # written elsewhere (--out), the report still reads the study's own store and prediction files
     (tmp_path / "prediction.md").write_text("# prediction\n")
     elsewhere = write_report(tmp_path, to=tmp_path / "elsewhere").read_text()
-    assert "trials per wall hour" in elsewhere
+    assert "trials per active wall hour" in elsewhere
     assert "[prediction.md](../prediction.md)" in elsewhere
     assert "[prediction.md](prediction.md)" in write_report(tmp_path).read_text()
 
@@ -186,3 +187,15 @@ def test_quick_configs_run(name, tmp_path):
     assert table["test_accuracy"].between(0, 1).all()
     assert write_report(tmp_path).exists()
     assert yaml.safe_load((tmp_path / "study.yaml").read_text())["study"] == study_type.name
+
+
+def test_active_hours_leave_out_idle_gaps_between_sessions():
+    from sparsewire.results.reports.reber_structure import active_hours
+
+    hour = 3600.0
+    # two sessions of one hour each, a day apart, a trial finishing every 5 minutes; cohorts take at most 10
+    finished = [*np.arange(0, hour + 1, 300), *(25 * hour + np.arange(0, hour + 1, 300))]
+    assert active_hours(finished, longest=600) == pytest.approx((24 * 300 + 600) / hour)
+    assert active_hours(finished, longest=30 * hour) == pytest.approx(26.0)  # no gap is idle: the plain span
+    assert active_hours(finished[::-1], longest=30 * hour) == pytest.approx(26.0)  # order does not matter
+    assert active_hours([5.0], longest=600) == 0.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,19 +89,34 @@ def accuracy_vs_nodes(table: pd.DataFrame, out_dir: Path) -> Path:
     return save(fig, out_dir / "accuracy_vs_nodes.png", dpi=110)
 
 
+def active_hours(finished: Sequence[float], longest: float) -> float:
+    """Hours between the first and last finish time less the idle gaps: a gap between consecutive finishes
+    longer than ``longest`` (seconds, at least any trial's or cohort's duration) had nothing running for all but
+    ``longest`` of it, so only that much counts. A study resumed over several sessions is thus not charged the
+    hours between them."""
+    times = np.sort(np.asarray(finished, dtype=float))
+    if len(times) < 2:
+        return 0.0
+    gaps = np.diff(times)
+    return float(np.minimum(gaps, max(longest, 0.0)).sum() / 3600)
+
+
 def throughput(table: pd.DataFrame, study_dir: Path) -> pd.DataFrame:
-    """Finished networks, wall span between the first and last finished trial (from the store in
-    ``study_dir``), and trials per hour."""
+    """Finished networks, the active wall time between the first and last finished trial (from the store in
+    ``study_dir``; :func:`active_hours`, with twice the longest cohort's time as the longest busy gap), and
+    trials per hour."""
     rows = []
     db = study_dir / DB_NAME
     if db.exists():
         with sqlite3.connect(db) as con:
-            first, last, n = con.execute("SELECT MIN(finished), MAX(finished), COUNT(*) FROM trials WHERE status='done'").fetchone()
-        if n and last > first:
-            hours = (last - first) / 3600
-            rows.append({"measure": "wall span first→last finished trial (h)", "value": round(hours, 3)})
-            rows.append({"measure": "trials per wall hour", "value": round((n - 1) / hours, 1)})
-    rows.append({"measure": "finished trials", "value": len(table)})
-    rows.append({"measure": "mean trial time in its worker (s)", "value": round(float(table["trial_seconds"].mean()), 1)})
-    rows.append({"measure": "trials per worker-hour", "value": round(3600 / float(table["trial_seconds"].mean()), 1)})
+            finished = [f for (f,) in con.execute("SELECT finished FROM trials WHERE status='done' AND finished IS NOT NULL")]
+        per_trial = table["trial_seconds"].astype(float)
+        cohort = table["cohort_size"].fillna(1).astype(float) if "cohort_size" in table.columns else 1.0
+        longest = 2 * float((per_trial * cohort).max()) if len(table) else 0.0
+        hours = active_hours(finished, longest)
+        if hours > 0:
+            span = (max(finished) - min(finished)) / 3600
+            rows.append({"measure": "wall span first→last finished trial (h)", "value": round(span, 3)})
+            rows.append({"measure": "active wall time, idle gaps left out (h)", "value": round(hours, 3)})
+            rows.append({"measure": "trials per active wall hour", "value": round((len(finished) - 1) / hours, 1)})
     return pd.DataFrame(rows)
