@@ -177,17 +177,15 @@ def predict_performance(
         raise PredictError(f"no column {runs!r} naming repeated runs")
     parts = [("all rows", table)]
     if columns:
-        parts += [(", ".join(f"{c}={v}" for c, v in zip(columns, values if isinstance(values, tuple) else (values,),
-                                                         strict=True)), part)
-                  for values, part in table.groupby(columns, sort=True)]
+        parts += [(", ".join(f"{c}={v}" for c, v in zip(columns, values, strict=True)), part)
+                  for values, part in table.groupby(columns, sort=True)]  # keys are tuples (pandas >= 2)
     out = []
     for name, part in parts:
         if runs is None:
             out.append(predict(part, name))
             continue
-        keys = list(columns)
-        split = repeatability(part, features, target, keys=keys)
-        kept = [*keys, *(["generator"] if "generator" in part.columns else [])]
+        split = repeatability(part, features, target, keys=columns)
+        kept = [*columns, *(["generator"] if "generator" in part.columns else [])]
         result = predict(average_runs(part, [*features, *graph_columns], target, keys=kept), name)
         result.repeatability = split
         out.append(result)

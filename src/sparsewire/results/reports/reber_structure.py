@@ -119,4 +119,7 @@ def throughput(table: pd.DataFrame, study_dir: Path) -> pd.DataFrame:
             rows.append({"measure": "wall span first→last finished trial (h)", "value": round(span, 3)})
             rows.append({"measure": "active wall time, idle gaps left out (h)", "value": round(hours, 3)})
             rows.append({"measure": "trials per active wall hour", "value": round((len(finished) - 1) / hours, 1)})
+    rows.append({"measure": "finished trials", "value": len(table)})
+    rows.append({"measure": "mean trial time in its worker (s)", "value": round(float(table["trial_seconds"].mean()), 1)})
+    rows.append({"measure": "trials per worker-hour", "value": round(3600 / float(table["trial_seconds"].mean()), 1)})
     return pd.DataFrame(rows)
