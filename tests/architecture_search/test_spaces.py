@@ -25,9 +25,10 @@ def valid_cells(g: CellGenome, space: CellSpace) -> bool:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 100_000), steps=st.integers(1, 8), readout=st.sampled_from(["global-average", "flatten"]))
-def test_cell_mutation_and_crossover_stay_valid_and_build(seed, steps, readout):
-    space, rng = cells(readout=readout), np.random.default_rng(seed)
+@given(seed=st.integers(0, 100_000), steps=st.integers(1, 8),
+       head=st.sampled_from([("global-average", None), ("flatten", None), ("flatten", 1), ("flatten", 3), ("flatten", 7)]))
+def test_cell_mutation_and_crossover_stay_valid_and_build(seed, steps, head):
+    space, rng = cells(readout=head[0], readout_size=head[1]), np.random.default_rng(seed)
     a, b = space.random(rng), space.random(rng)
     for _ in range(steps):
         a, b = space.mutate(a, rng), space.crossover(a, b, rng)
@@ -77,6 +78,30 @@ def test_flatten_readout_reads_each_sink_at_the_last_stage_like_lenet():
     assert genome.cost(IMAGE, 10, 2)["params"] == sum(p.numel() for p in net.parameters())
     with pytest.raises(ValueError, match="below the read-out stage"):
         CellNetwork(genome, IMAGE, 10, readout_stage=1)
+
+
+def test_pooled_flatten_readout_max_pools_each_sink_to_its_side():
+    genome = CellGenome((4, 8, 2), (0, 1, 2), ((0, 1), (0, 2)))
+    net = CellNetwork(genome, IMAGE, 10, seed=0, readout_stage=2, readout_size=3)
+    assert net.head.in_features == (8 + 2) * 3 * 3
+    assert genome.cost(IMAGE, 10, 2, 3)["params"] == sum(p.numel() for p in net.parameters())
+    x = torch.randn(2, *IMAGE)
+    outs = []
+    net.head.register_forward_hook(lambda m, i, o: outs.append(i[0]))
+    net(x)
+    node1 = net.cells[1](torch.nn.functional.max_pool2d(net.cells[0](x), 2))  # 14x14 -> 3x3 in overlapping windows
+    assert torch.allclose(outs[0][:, : 8 * 9], torch.nn.functional.adaptive_max_pool2d(node1, 3).flatten(1))
+    # at the last stage's own side the pooled head is the plain flatten head, value for value
+    plain, full = (CellNetwork(genome, IMAGE, 10, seed=0, readout_stage=2, readout_size=size) for size in (None, 7))
+    assert torch.equal(plain(x), full(x))
+    for bad in ({"readout_stage": None, "readout_size": 3}, {"readout_stage": 2, "readout_size": 8},
+                {"readout_stage": 2, "readout_size": 0}):
+        with pytest.raises(ValueError, match="readout_size"):
+            CellNetwork(genome, IMAGE, 10, **bad)
+    with pytest.raises(ValueError, match="readout_size"):
+        cells(readout="global-average", readout_size=3)
+    with pytest.raises(ValueError, match="readout_size"):
+        cells(readout="flatten", readout_size=8)
 
 
 @settings(max_examples=25, deadline=None)

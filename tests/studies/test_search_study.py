@@ -10,6 +10,7 @@ import yaml
 from sparsewire.results.report import write_report
 from sparsewire.results.reports.search import pareto_front
 from sparsewire.studies import run_study, validate
+from sparsewire.studies.identity import config_hash
 from sparsewire.studies.search import lenet5_like
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,9 +61,19 @@ def test_trials_are_method_by_seed_and_bad_configs_fail(shared_data):
     assert [(t.method, t.search_seed) for t in trials][:3] == [("predictor-ga", 0), ("ga", 0), ("random", 0)]
     assert len(trials) == 6
     for bad in ({"space": {"min_nodes": 5, "max_nodes": 2}}, {"search": {"budget": 2, "population": 3}},
-                {"methods": ["annealing"]}):
+                {"methods": ["annealing"]}, {"space": {"readout_size": 3}}):
         with pytest.raises(Exception, match="invalid search config"):
             validate(quick(shared_data, **bad))
+
+
+def test_readout_size_is_in_the_trial_id_only_when_set(shared_data):
+    def ids(**space):
+        study_type, config = validate(quick(shared_data, space={"readout": "flatten", **space}))
+        return [config_hash(t) for t in study_type.trials(config)]
+
+    plain = ids()
+    assert ids(readout_size=None) == plain
+    assert not set(ids(readout_size=3)) & set(plain)
 
 
 def test_pareto_front_and_lenet_of_equal_size():

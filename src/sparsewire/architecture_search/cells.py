@@ -12,7 +12,9 @@ where ``pool`` is a max-pool by ``2**(stage_i − stage_j)`` that brings input `
 resolution; inputs are concatenated (so differing widths need no projection), and the read-out head
 averages every sink (node without successors) globally, concatenates them and applies one linear layer —
 or, with ``readout_stage`` s, max-pools every sink to stage s's resolution and flattens it into that layer, as
-LeNet-5 flattens its last feature maps (the head then has ``width·(H/2^s)·(W/2^s)`` inputs).
+LeNet-5 flattens its last feature maps (the head then has ``width·(H/2^s)·(W/2^s)`` inputs). With ``readout_size`` r
+as well, every sink is adaptively max-pooled to ``r×r`` instead (``width·r²`` inputs): a head between the two, whose
+linear layer sees too little of the image to classify it without the cells' features.
 Any genome with at least one node therefore builds: there is no invalid wiring to repair.
 """
 
@@ -67,9 +69,11 @@ class CellGenome:
         preds = self.predecessors(node)
         return sum(self.channels[i] for i in preds) if preds else image_channels
 
-    def cost(self, image_shape: tuple[int, int, int], num_classes: int, readout_stage: int | None = None) -> dict[str, int]:
+    def cost(self, image_shape: tuple[int, int, int], num_classes: int, readout_stage: int | None = None,
+             readout_size: int | None = None) -> dict[str, int]:
         """Trainable parameters and multiply-accumulates per example (convolutions and head; the head reads
-        global averages, or with ``readout_stage`` the sinks flattened at that stage's resolution)."""
+        global averages, or with ``readout_stage`` the sinks flattened at that stage's resolution, or with
+        ``readout_size`` too at ``readout_size × readout_size``)."""
         c, h, w = image_shape
         params = macs = 0
         for node in range(self.nodes):
@@ -77,7 +81,9 @@ class CellGenome:
             params += 9 * cin * cout + 2 * cout  # conv without bias, BN scale and shift
             macs += 9 * cin * cout * (h // scale) * (w // scale)
         width = sum(self.channels[i] for i in self.sinks())
-        if readout_stage is not None:
+        if readout_stage is not None and readout_size is not None:
+            width *= readout_size * readout_size
+        elif readout_stage is not None:
             width *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
         params += width * num_classes + num_classes
         macs += width * num_classes
@@ -97,10 +103,11 @@ class CellNetwork(nn.Module):
     """The network of a :class:`CellGenome` on images of ``image_shape`` ``(C, H, W)``; needs
     ``H`` and ``W`` divisible by ``2**max(stages)``. Initialised from ``seed`` (PyTorch's default schemes).
     ``readout_stage`` (None: global averages) flattens the sinks at that stage's resolution into the head; it
-    must be at least every sink's stage."""
+    must be at least every sink's stage; ``readout_size`` (with ``readout_stage``) max-pools the sinks to that
+    side instead, at most the stage's."""
 
     def __init__(self, genome: CellGenome, image_shape: tuple[int, int, int], num_classes: int, *, seed: int = 0,
-                 readout_stage: int | None = None) -> None:
+                 readout_stage: int | None = None, readout_size: int | None = None) -> None:
         super().__init__()
         c, h, w = image_shape
         scale = 2 ** max(*genome.stages, readout_stage or 0)
@@ -111,9 +118,14 @@ class CellNetwork(nn.Module):
         self._sinks = genome.sinks()
         if readout_stage is not None and any(genome.stages[i] > readout_stage for i in self._sinks):
             raise ValueError(f"a sink lies below the read-out stage {readout_stage} (stages {genome.stages})")
-        self.readout_stage = readout_stage
+        if readout_size is not None and (readout_stage is None or not 1 <= readout_size <= min(h, w) // 2 ** readout_stage):
+            raise ValueError(f"readout_size {readout_size} needs a flatten read-out stage and must lie in 1 … that "
+                             f"stage's side (stage {readout_stage} of a {h}x{w} image)")
+        self.readout_stage, self.readout_size = readout_stage, readout_size
         inputs = sum(genome.channels[i] for i in self._sinks)
-        if readout_stage is not None:
+        if readout_size is not None:
+            inputs *= readout_size * readout_size
+        elif readout_stage is not None:
             inputs *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -133,6 +145,8 @@ class CellNetwork(nn.Module):
             outs.append(cell(parts[0] if len(parts) == 1 else torch.cat(parts, 1)))
         if self.readout_stage is None:
             pooled = [outs[i].mean((2, 3)) for i in self._sinks]
+        elif self.readout_size is not None:
+            pooled = [F.adaptive_max_pool2d(outs[i], self.readout_size).flatten(1) for i in self._sinks]
         else:
             pooled = [F.max_pool2d(outs[i], 2 ** (self.readout_stage - stages[i])).flatten(1)
                       if self.readout_stage > stages[i] else outs[i].flatten(1) for i in self._sinks]

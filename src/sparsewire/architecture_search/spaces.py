@@ -187,6 +187,9 @@ class CellSpace(SearchSpace):
         max_mutations: a mutation applies 1 … ``max_mutations`` operators (:data:`CELL_MUTATIONS`).
         readout: ``global-average`` (every sink averaged globally into the linear head) or ``flatten`` (every
             sink max-pooled to the last stage's resolution and flattened into it, as LeNet-5's head reads).
+        readout_size: with ``flatten``, the side every sink is max-pooled to before flattening (None: the last
+            stage's side). A small side (2–3) keeps the head from classifying the pixels by itself, so the cells'
+            structure matters more.
     """
 
     kind = "conv-cells"
@@ -195,7 +198,7 @@ class CellSpace(SearchSpace):
     def __init__(self, image_shape: tuple[int, int, int], num_classes: int, budget: Budget = Budget(), *,
                  min_nodes: int = 2, max_nodes: int = 8, channels: tuple[int, ...] = (8, 16, 32), stages: int = 3,
                  edge_probability: float = 0.4, max_mutations: int = 2,
-                 readout: Literal["global-average", "flatten"] = "global-average") -> None:
+                 readout: Literal["global-average", "flatten"] = "global-average", readout_size: int | None = None) -> None:
         super().__init__(image_shape, num_classes, budget)
         if not 1 <= min_nodes <= max_nodes or not channels or stages < 1:
             raise ValueError("need 1 <= min_nodes <= max_nodes, some channel widths and >= 1 stage")
@@ -206,6 +209,11 @@ class CellSpace(SearchSpace):
         if readout not in ("global-average", "flatten"):
             raise ValueError(f"readout must be global-average or flatten (got {readout!r})")
         self.readout_stage = stages - 1 if readout == "flatten" else None
+        last_side = min(self.image_shape[1:]) // 2 ** (stages - 1)
+        if readout_size is not None and (readout != "flatten" or not 1 <= readout_size <= last_side):
+            raise ValueError(f"readout_size needs readout flatten and must lie in 1 … {last_side}, the last stage's side "
+                             f"(got {readout_size} with readout {readout!r})")
+        self.readout_size = readout_size
         self.edge_probability = check_fraction(edge_probability, "[0, 1]", "edge_probability",
                                                "chance of each forward edge in a random genome")
 
@@ -305,7 +313,7 @@ class CellSpace(SearchSpace):
         return genome.graph()
 
     def cost(self, genome: CellGenome) -> dict[str, int]:
-        return genome.cost(self.image_shape, self.num_classes, self.readout_stage)
+        return genome.cost(self.image_shape, self.num_classes, self.readout_stage, self.readout_size)
 
     def size_features(self, genome: CellGenome) -> dict[str, float]:
         """Costs, plus the mean width and the share of cells at each stage."""
@@ -315,7 +323,8 @@ class CellSpace(SearchSpace):
         return out
 
     def build(self, genome: CellGenome, seed: int) -> nn.Module:
-        return CellNetwork(genome, self.image_shape, self.num_classes, seed=seed, readout_stage=self.readout_stage)
+        return CellNetwork(genome, self.image_shape, self.num_classes, seed=seed, readout_stage=self.readout_stage,
+                           readout_size=self.readout_size)
 
 
 CELL_MUTATIONS = ("add-edge", "remove-edge", "add-node", "remove-node", "change-width", "change-stage")

@@ -88,10 +88,13 @@ class SpaceConfig(BaseModel):
     max_macs: int | None = Field(None, ge=1)
     readout: Literal["global-average", "flatten"] = "global-average"
     """conv-cells: the head reads global averages of the sinks, or the sinks flattened at the last stage."""
+    readout_size: int | None = Field(None, ge=1)
+    """conv-cells, flatten: the side the sinks are max-pooled to before flattening (None: the last stage's)."""
 
     @model_serializer(mode="wrap")
     def _omit_default_readout(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _omit_unset(handler(self), readout="global-average")  # the recorded runs' head: not part of their ids
+        # the recorded runs' head: not part of their ids
+        return _omit_unset(handler(self), readout="global-average", readout_size=None)
 
     @model_validator(mode="after")
     def _sizes(self) -> SpaceConfig:
@@ -101,6 +104,8 @@ class SpaceConfig(BaseModel):
             raise ValueError("feedforward genomes start as random priors: min_nodes must be >= 5")
         if any(c < 1 for c in self.channels):
             raise ValueError(f"channel widths must be positive (got {self.channels})")
+        if self.readout_size is not None and (self.kind != "conv-cells" or self.readout != "flatten"):
+            raise ValueError("readout_size is for conv-cells with readout: flatten")
         return self
 
 
@@ -206,7 +211,7 @@ def make_space(config: SpaceConfig, image_shape: tuple[int, int, int], num_class
                                 max_mutations=config.max_mutations)
     return CellSpace(image_shape, num_classes, budget, min_nodes=config.min_nodes, max_nodes=config.max_nodes,
                      channels=tuple(config.channels), stages=config.stages, edge_probability=config.edge_probability,
-                     max_mutations=config.max_mutations, readout=config.readout)
+                     max_mutations=config.max_mutations, readout=config.readout, readout_size=config.readout_size)
 
 
 def train_alone(model: nn.Module, trial: SearchTrial, splits: Splits, device: torch.device, desc: str, *,
