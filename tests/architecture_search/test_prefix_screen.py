@@ -67,6 +67,24 @@ def test_second_stage_trains_the_candidates_its_forest_ranks_highest():
     assert all(r["predicted_prefix"] is None for r in records if r["generation"] == 0)
 
 
+def test_prefix_second_stage_trains_the_candidates_with_the_best_prefix_accuracy():
+    """second_stage: prefix (successive halving) chooses by the prefix accuracy itself, which it records as the
+    stage's prediction; the budget is spent as with the forest."""
+    prefix = screen()
+    config = AssistedConfig(**{**CONFIG.__dict__, "second_stage": "prefix"})
+    records = assisted_search(SPACE, full, config, prefix=prefix, progress=False)
+    for generation in range(1, 5):
+        tried = [t for t in prefix.trainings if t["generation"] == generation]
+        trained = [r for r in records if r["generation"] == generation]
+        best = sorted((t["prefix_accuracy"] for t in tried), reverse=True)[: len(trained)]
+        assert sorted(r["prefix_accuracy"] for r in trained) == sorted(best)
+        assert all(t["predicted_prefix"] == t["prefix_accuracy"] for t in tried)
+        assert all(r["predicted_prefix"] == r["prefix_accuracy"] and r["predicted_prefix_std"] == 0 for r in trained)
+    assert len(records) + prefix.spent() == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="second_stage"):
+        AssistedConfig(second_stage="oracle")
+
+
 def test_an_informative_prefix_beats_the_structure_screen_alone():
     """Where the prefix accuracy is the final accuracy and structure says little, the second stage helps."""
     def noise(g):

@@ -76,6 +76,20 @@ def test_readout_size_is_in_the_trial_id_only_when_set(shared_data):
     assert not set(ids(readout_size=3)) & set(plain)
 
 
+def test_second_stage_is_in_predictor_gas_id_only_when_set(shared_data):
+    def trials(**surrogate):
+        study_type, config = validate(quick(shared_data, surrogate={"prefix_fraction": 0.25, "prefix_candidates": 6,
+                                                                    **surrogate}))
+        return {t.method: config_hash(t) for t in study_type.trials(config)}
+
+    forest, prefix = trials(), trials(second_stage="prefix")
+    assert trials(second_stage="forest") == forest
+    assert prefix["predictor-ga"] != forest["predictor-ga"]
+    assert prefix["random"] == forest["random"] and prefix["ga"] == forest["ga"]  # no prefix stage there
+    with pytest.raises(Exception, match="needs surrogate.prefix_candidates"):
+        validate(quick(shared_data, surrogate={"second_stage": "prefix"}))
+
+
 def test_pareto_front_and_lenet_of_equal_size():
     networks = pd.DataFrame({"params": [10, 20, 20, 30, 40], "accuracy": [0.5, 0.4, 0.6, 0.55, 0.7]})
     assert pareto_front(networks)[["params", "accuracy"]].values.tolist() == [[10, 0.5], [20, 0.6], [40, 0.7]]

@@ -89,6 +89,9 @@ class AssistedConfig:
     """The surrogate also reads the genome DAG's Weisfeiler–Lehman pattern frequencies."""
     prefix_candidates: int = 0
     """predictor-ga: children the structure surrogate passes to the prefix stage per generation (0: one stage)."""
+    second_stage: Literal["forest", "prefix"] = "forest"
+    """How the prefix stage ranks its candidates: ``forest`` by the acquisition of a forest on features + prefix
+    accuracy; ``prefix`` by the prefix accuracy itself (successive halving, Jamieson & Talwalkar 2016)."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -100,6 +103,7 @@ class AssistedConfig:
             (self.min_fit >= 2, "min_fit must be at least 2"),
             (self.prefix_candidates == 0 or self.prefix_candidates > self.offspring,
              "prefix_candidates must be 0 (one stage) or more than offspring"),
+            (self.second_stage in ("forest", "prefix"), "second_stage must be forest or prefix"),
         ]
         for ok, message in checks:
             if not ok:
@@ -255,17 +259,22 @@ def _prefix_stage(space: SearchSpace, candidates: list[Any], records: list[dict[
                   acquisition: Callable[[np.ndarray, np.ndarray], np.ndarray],
                   base: int) -> tuple[list[int], dict[str, list[float | None]]]:
     """Train ``candidates`` (numbered from ``base``) for the prefix, rank them by a forest on features + prefix
-    accuracy fitted on ``records`` (their prefix accuracy recorded during full training): the ``size`` chosen
-    positions, best first, and the forest's mean and spread for them."""
+    accuracy fitted on ``records`` (their prefix accuracy recorded during full training) — or, with
+    ``second_stage: prefix``, by the prefix accuracy itself (then the "prediction" is that accuracy, spread 0):
+    the ``size`` chosen positions, best first, and the ranking's mean and spread for them."""
     keys = [space.key(g) for g in candidates]
     numbers = list(range(base, base + len(candidates)))
     results = prefix.evaluate(candidates, numbers)
     accuracy = [float(r["prefix_accuracy"]) for r in results]
-    forest = ForestSurrogate(config.trees, config.seed).fit(
-        [features(r["genome"]) | {"prefix_accuracy": r["prefix_accuracy"]} for r in records],
-        [r["accuracy"] for r in records])
-    mu, sigma = forest.predict([features(k) | {"prefix_accuracy": a} for k, a in zip(keys, accuracy, strict=True)])
-    order = [int(i) for i in np.argsort(-acquisition(mu, sigma), kind="stable")[:size]]
+    if config.second_stage == "prefix":
+        mu, sigma = np.array(accuracy), np.zeros(len(accuracy))
+        order = [int(i) for i in np.argsort(-mu, kind="stable")[:size]]
+    else:
+        forest = ForestSurrogate(config.trees, config.seed).fit(
+            [features(r["genome"]) | {"prefix_accuracy": r["prefix_accuracy"]} for r in records],
+            [r["accuracy"] for r in records])
+        mu, sigma = forest.predict([features(k) | {"prefix_accuracy": a} for k, a in zip(keys, accuracy, strict=True)])
+        order = [int(i) for i in np.argsort(-acquisition(mu, sigma), kind="stable")[:size]]
     for i, (key, result) in enumerate(zip(keys, results, strict=True)):
         number = {"index": numbers[i]} if prefix.continues else {}
         prefix.trainings.append({"generation": generation, **number, "genome": key, **space.cost(space.from_key(key)),

@@ -142,6 +142,13 @@ class SurrogateSettings(BaseModel):
         "record every network's validation accuracy after this fraction of its first epoch (None: not recorded)"))
     prefix_candidates: int = Field(0, ge=0, description=(
         "predictor-ga: children trained for the prefix per generation, of which offspring are trained fully (0: one stage)"))
+    second_stage: Literal["forest", "prefix"] = Field("forest", description=(
+        "predictor-ga's prefix stage ranks its candidates by a forest on features + prefix accuracy (forest) or by "
+        "the prefix accuracy itself (prefix: successive halving)"))
+
+    @model_serializer(mode="wrap")
+    def _omit_default_second_stage(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit_unset(handler(self), second_stage="forest")  # added later: not part of earlier ids
 
 
 class SearchStudyConfig(DeviceOption):
@@ -172,6 +179,8 @@ class SearchStudyConfig(DeviceOption):
         prefix = self.surrogate
         if prefix.prefix_candidates and prefix.prefix_fraction is None:
             raise ValueError("surrogate.prefix_candidates needs surrogate.prefix_fraction")
+        if prefix.second_stage != "forest" and not prefix.prefix_candidates:
+            raise ValueError("surrogate.second_stage ranks the prefix stage: it needs surrogate.prefix_candidates")
         if prefix.prefix_candidates and prefix.prefix_candidates <= self.search.offspring:
             raise ValueError(f"surrogate.prefix_candidates ({prefix.prefix_candidates}) must exceed search.offspring "
                              f"({self.search.offspring})")
@@ -403,7 +412,7 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
                   "search": config.search, "train": config.train, "data_seed": config.data_seed,
                   "lenet5": config.lenet5, "threads": config.threads}
         # the prefix stage is predictor-ga's: the other methods' ids do not depend on it
-        alone = config.surrogate.model_copy(update={"prefix_candidates": 0})
+        alone = config.surrogate.model_copy(update={"prefix_candidates": 0, "second_stage": "forest"})
         # seeds outer: an interrupted study has every method at its first seeds
         continued = config.continue_prefix and config.surrogate.prefix_candidates > 0
         return [SearchTrial.model_validate({**shared, "method": method, "search_seed": seed,
@@ -426,7 +435,8 @@ class SearchStudy(StudyType[SearchStudyConfig, SearchTrial]):
         splits = image_splits(trial.dataset)
         space = make_space(trial.space, splits.image_shape, splits.num_classes)
         settings = AssistedConfig(method=trial.method, seed=trial.search_seed, wl=trial.surrogate.wl,
-                                  prefix_candidates=trial.surrogate.prefix_candidates, **trial.search.model_dump())
+                                  prefix_candidates=trial.surrogate.prefix_candidates,
+                                  second_stage=trial.surrogate.second_stage, **trial.search.model_dump())
         trial_id = config_hash({"study": self.name, **trial.model_dump()})
         suspended: dict[int, Suspended] = {}
         screen = _prefix_screen(space, trial, splits, device, suspended)
