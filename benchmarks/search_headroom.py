@@ -57,10 +57,10 @@ def headroom(folder: Path, seed: int = 0) -> dict[str, object]:
                 for method, part in table.groupby("method", sort=False)}
     random_part = table[table["method"] == "random"]
     k = int(round(np.mean([len(as_list(nets)) for nets in random_part["networks"]])))
-    mean, std = expected_best(accuracy["random"], k, np.random.default_rng(seed))
+    pool = accuracy["random"]
+    mean, std = expected_best(pool, k, np.random.default_rng(seed))
     top = max(float(a.max()) for a in accuracy.values())
     noise = 100 * math.sqrt(top / 100 * (1 - top / 100) / val_size)
-    pool = accuracy["random"]
     out: dict[str, object] = {
         "study": folder.name, "random networks": len(pool),
         "random p10 / p50 / p90": " / ".join(f"{q:.1f}" for q in np.percentile(pool, [10, 50, 90])),

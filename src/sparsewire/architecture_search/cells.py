@@ -80,11 +80,7 @@ class CellGenome:
             cin, cout, scale = self.in_channels(node, c), self.channels[node], 2 ** self.stages[node]
             params += 9 * cin * cout + 2 * cout  # conv without bias, BN scale and shift
             macs += 9 * cin * cout * (h // scale) * (w // scale)
-        width = sum(self.channels[i] for i in self.sinks())
-        if readout_stage is not None and readout_size is not None:
-            width *= readout_size * readout_size
-        elif readout_stage is not None:
-            width *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
+        width = sum(self.channels[i] for i in self.sinks()) * head_pixels(h, w, readout_stage, readout_size)
         params += width * num_classes + num_classes
         macs += width * num_classes
         return {"params": params, "macs": macs}
@@ -97,6 +93,16 @@ class CellGenome:
         channels, stages, edges = value
         return cls(tuple(int(c) for c in channels), tuple(int(s) for s in stages),
                    tuple(sorted({(int(i), int(j)) for i, j in edges})))
+
+
+def head_pixels(h: int, w: int, readout_stage: int | None, readout_size: int | None) -> int:
+    """Head inputs per sink channel: 1 for global averages, the read-out stage's pixels for a flatten head, or
+    ``readout_size²`` for a pooled one."""
+    if readout_stage is None:
+        return 1
+    if readout_size is not None:
+        return readout_size * readout_size
+    return (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
 
 
 class CellNetwork(nn.Module):
@@ -122,11 +128,7 @@ class CellNetwork(nn.Module):
             raise ValueError(f"readout_size {readout_size} needs a flatten read-out stage and must lie in 1 … that "
                              f"stage's side (stage {readout_stage} of a {h}x{w} image)")
         self.readout_stage, self.readout_size = readout_stage, readout_size
-        inputs = sum(genome.channels[i] for i in self._sinks)
-        if readout_size is not None:
-            inputs *= readout_size * readout_size
-        elif readout_stage is not None:
-            inputs *= (h // 2 ** readout_stage) * (w // 2 ** readout_stage)
+        inputs = sum(genome.channels[i] for i in self._sinks) * head_pixels(h, w, readout_stage, readout_size)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.cells = nn.ModuleList(
